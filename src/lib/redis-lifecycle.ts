@@ -1,0 +1,40 @@
+/** Logging and closing shared by both Redis connections, so an outage reads the same for each. */
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redis } from 'ioredis'
+
+/**
+ * Attaches the 'error' listener every ioredis connection needs (without one, an error is
+ * printed and can crash the process), and logs each outage once rather than each retry.
+ */
+export function watchConnection(client: Redis, log: FastifyBaseLogger): void {
+  let down = false
+  client.on('ready', () => {
+    if (down) log.info('Redis connection restored')
+    else log.debug('Redis connection ready')
+    down = false
+  })
+  client.on('error', (err: Error) => {
+    if (down) {
+      log.debug({ err }, 'Redis still unavailable')
+      return
+    }
+    down = true
+    log.warn({ err }, 'Redis connection failed; retrying in the background')
+  })
+  client.on('end', () => log.debug('Redis connection closed'))
+}
+
+/** QUIT politely, but never let a frozen Redis hold up shutdown. */
+export async function closeRedis(client: Redis, timeoutMs = 1000): Promise<void> {
+  if (client.status === 'end') return
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs)
+  })
+  try {
+    if (client.status === 'ready') await Promise.race([client.quit().catch(() => {}), timeout])
+  } finally {
+    clearTimeout(timer)
+    client.disconnect()
+  }
+}
