@@ -23,6 +23,13 @@ export interface AppOptions {
   config: Config
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The validated configuration the app was built with. */
+    config: Config
+  }
+}
+
 /** Instance options that the app relies on; server.ts and the tests both use them. */
 export function instanceOptions(): FastifyServerOptions {
   return {
@@ -37,6 +44,8 @@ export function instanceOptions(): FastifyServerOptions {
 }
 
 const app: FastifyPluginAsync<AppOptions> = async (fastify, { config }) => {
+  fastify.decorate('config', config)
+
   // Cross-cutting plugins: each decorates the instance or adds app-wide hooks.
   await fastify.register(cors, { config })
   await fastify.register(methodNotAllowed)
