@@ -67,8 +67,13 @@ export class RedisServer {
     await waitFor(async () => this.answers(), `redis-server on port ${this.port}`)
   }
 
-  private async answers(): Promise<boolean> {
-    const probe = new Redis(this.port, '127.0.0.1', {
+  private answers(): Promise<boolean> {
+    return RedisServer.probe(this.port)
+  }
+
+  /** True when a Redis on this loopback port answers PING. */
+  static async probe(port: number): Promise<boolean> {
+    const probe = new Redis(port, '127.0.0.1', {
       lazyConnect: true,
       retryStrategy: () => null,
       maxRetriesPerRequest: 0,

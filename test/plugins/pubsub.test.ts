@@ -70,7 +70,9 @@ t.test('three Redis restarts: one subscription, no duplicates, clients stay conn
   const app = await build(t, redis, { heartbeatMs: 100 }, { listen: true })
   const channel = app.config.updateChannel
   const clients = [await openEvents(baseUrl(app)), await openEvents(baseUrl(app))]
-  t.teardown(() => clients.forEach((c) => c.close()))
+  t.teardown(() => {
+    for (const c of clients) c.close()
+  })
   await waitFor(() => app.hub.size === 2, 'clients')
 
   for (let round = 1; round <= 3; round++) {

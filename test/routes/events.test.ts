@@ -28,7 +28,9 @@ t.test('every fixture reaches two clients byte for byte, in order', async (t) =>
   const app = await build(t, redis, {}, { listen: true })
   const url = baseUrl(app)
   const clients = [await openEvents(url), await openEvents(url)]
-  t.teardown(() => clients.forEach((c) => c.close()))
+  t.teardown(() => {
+    for (const c of clients) c.close()
+  })
   await waitFor(() => app.hub.size === 2, 'both clients')
   const names = messageFixtures()
   let expected = ''

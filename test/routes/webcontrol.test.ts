@@ -12,7 +12,9 @@ t.test('each configured command is queued with 202 and reaches every client', as
   const app = await build(t, redis, {}, { listen: true })
   const url = baseUrl(app)
   const clients = [await openEvents(url), await openEvents(url)]
-  t.teardown(() => clients.forEach((c) => c.close()))
+  t.teardown(() => {
+    for (const c of clients) c.close()
+  })
   await waitFor(() => app.hub.size === 2, 'two clients')
   let expected = ''
   for (const command of ['pp', 'fwd', 'rew', 'out', 'reload']) {
