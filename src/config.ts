@@ -27,6 +27,13 @@ export const ConfigSchema = Type.Object({
   }),
   clientMaxBufferBytes: Type.Integer({ minimum: 1024, description: 'CLIENT_MAX_BUFFER_BYTES' }),
   shutdownTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, description: 'SHUTDOWN_TIMEOUT_MS' }),
+  // Delivery guarantees: resume, snapshots, every replica, limits.
+  controlChannel: Type.String({ minLength: 1, description: 'CONTROL_CHANNEL' }),
+  replayMaxEvents: Type.Integer({ minimum: 0, description: 'REPLAY_MAX_EVENTS' }),
+  replayMaxBytes: Type.Integer({ minimum: 0, description: 'REPLAY_MAX_BYTES' }),
+  commandReplayTtlMs: Type.Integer({ minimum: 0, description: 'COMMAND_REPLAY_TTL_MS' }),
+  snapshotTypes: Type.Array(Type.String({ minLength: 1 }), { description: 'SNAPSHOT_TYPES' }),
+  maxStreams: Type.Integer({ minimum: 1, description: 'MAX_STREAMS' }),
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -47,6 +54,28 @@ export const DEFAULTS: Config = {
   clientMaxBufferBytes: 1024 * 1024,
   // Kubernetes sends SIGKILL 30 s after SIGTERM by default; the contract asks for 10 s.
   shutdownTimeoutMs: 8000,
+  // Never the update channel: its store updater would persist the commands.
+  controlChannel: 'webcontrol',
+  // A busy game day (NFL every 60 s, MLB every 30 s, the rest every 10-60 min) is under
+  // 20 events and 200 KB per five minutes: these hold hours of it, and bursts.
+  replayMaxEvents: 2000,
+  replayMaxBytes: 16 * 1024 * 1024,
+  commandReplayTtlMs: 30000,
+  // The types of the fixtures; types seen on the channel are added at run time.
+  snapshotTypes: [
+    'AQI',
+    'Calendar',
+    'Events',
+    'GitHub',
+    'MLB',
+    'Moon',
+    'NFL',
+    'Track',
+    'Weather',
+    'WorldCup',
+  ],
+  // Below the usual 20,000 open-file limit, leaving room for Redis and other sockets.
+  maxStreams: 19000,
 }
 
 /** Invalid configuration: the message names the variable, and is all the operator needs to see. */
@@ -131,6 +160,12 @@ export function loadConfig(env: Env = process.env): Config {
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', DEFAULTS.redisCommandTimeoutMs),
     clientMaxBufferBytes: integer(env, 'CLIENT_MAX_BUFFER_BYTES', DEFAULTS.clientMaxBufferBytes),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),
+    controlChannel: set(env, 'CONTROL_CHANNEL') ?? DEFAULTS.controlChannel,
+    replayMaxEvents: integer(env, 'REPLAY_MAX_EVENTS', DEFAULTS.replayMaxEvents),
+    replayMaxBytes: integer(env, 'REPLAY_MAX_BYTES', DEFAULTS.replayMaxBytes),
+    commandReplayTtlMs: integer(env, 'COMMAND_REPLAY_TTL_MS', DEFAULTS.commandReplayTtlMs),
+    snapshotTypes: list(env, 'SNAPSHOT_TYPES', DEFAULTS.snapshotTypes),
+    maxStreams: integer(env, 'MAX_STREAMS', DEFAULTS.maxStreams),
   }
   return validateConfig(config)
 }
@@ -143,6 +178,11 @@ export function validateConfig(config: Config): Config {
     const schema = (ConfigSchema.properties as Record<string, { description?: string }>)[field]
     const variable = schema?.description ?? field
     throw new ConfigError(`${variable} is invalid: ${error.message} (got ${JSON.stringify(error.value)})`)
+  }
+  if (config.controlChannel === config.updateChannel) {
+    throw new ConfigError(
+      `CONTROL_CHANNEL must differ from the update channel (both are "${config.updateChannel}")`,
+    )
   }
   return config
 }

@@ -16,6 +16,23 @@ t.test('defaults match the contract', async (t) => {
     redisCommandTimeoutMs: 1500,
     clientMaxBufferBytes: 1048576,
     shutdownTimeoutMs: 8000,
+    controlChannel: 'webcontrol',
+    replayMaxEvents: 2000,
+    replayMaxBytes: 16777216,
+    commandReplayTtlMs: 30000,
+    snapshotTypes: [
+      'AQI',
+      'Calendar',
+      'Events',
+      'GitHub',
+      'MLB',
+      'Moon',
+      'NFL',
+      'Track',
+      'Weather',
+      'WorldCup',
+    ],
+    maxStreams: 19000,
   })
   t.same(config, DEFAULTS)
 })
@@ -34,6 +51,12 @@ t.test('every variable is read', async (t) => {
     REDIS_COMMAND_TIMEOUT_MS: '1000',
     CLIENT_MAX_BUFFER_BYTES: '65536',
     SHUTDOWN_TIMEOUT_MS: '5000',
+    CONTROL_CHANNEL: 'ctl',
+    REPLAY_MAX_EVENTS: '10',
+    REPLAY_MAX_BYTES: '4096',
+    COMMAND_REPLAY_TTL_MS: '1000',
+    SNAPSHOT_TYPES: 'Weather,AQI',
+    MAX_STREAMS: '3',
   })
   t.same(config, {
     port: 9001,
@@ -48,6 +71,12 @@ t.test('every variable is read', async (t) => {
     redisCommandTimeoutMs: 1000,
     clientMaxBufferBytes: 65536,
     shutdownTimeoutMs: 5000,
+    controlChannel: 'ctl',
+    replayMaxEvents: 10,
+    replayMaxBytes: 4096,
+    commandReplayTtlMs: 1000,
+    snapshotTypes: ['Weather', 'AQI'],
+    maxStreams: 3,
   })
 })
 
@@ -80,6 +109,11 @@ t.test('an empty CORS_ORIGINS allows no origin', async (t) => {
 
 const invalid: [Record<string, string>, string][] = [
   [{ PORT: 'eighty' }, 'PORT must be a whole number (got "eighty")'],
+  [
+    { UPDATE_CHANNEL: 'same', CONTROL_CHANNEL: 'same' },
+    'CONTROL_CHANNEL must differ from the update channel (both are "same")',
+  ],
+  [{ MAX_STREAMS: '0' }, 'MAX_STREAMS is invalid: Expected integer to be greater or equal to 1 (got 0)'],
   [{ PORT: '70000' }, 'PORT is invalid: Expected integer to be less or equal to 65535 (got 70000)'],
   [{ REDIS_URL: 'http://x' }, 'REDIS_URL must start with redis:// or rediss:// (got "http://x")'],
   [{ REDIS_URL: 'not a url' }, 'REDIS_URL must be a URL like redis://host:6379/0 (got "not a url")'],

@@ -1,22 +1,57 @@
-/** One SSE client's queue of framed events: an async iterator with a byte cap and an idempotent end(). */
+/** One SSE client's queue of framed events: an async iterator with a filter, a byte cap and an idempotent end(). */
 
 export type EndReason = 'client-closed' | 'overflow' | 'shutdown'
+
+/** An event as the hub hands it to every client: framed once, shared, never mutated. */
+export interface StreamEvent {
+  /** The message `type` (`webcontrol` for commands); undefined for heartbeats, which no filter drops. */
+  readonly type: string | undefined
+  readonly frame: Buffer
+  /** State updates replace an older pending one of the same type; commands keep their order. */
+  readonly coalesce: boolean
+}
+
+interface Pending {
+  event: StreamEvent
+  live: boolean
+}
+
+export interface ClientStreamOptions {
+  maxBytes: number
+  /** Only these types (heartbeats always pass); undefined for everything. */
+  filter?: ReadonlySet<string> | undefined
+  onEnd: (reason: EndReason) => void
+}
+
+const HEARTBEAT_KEY = ':heartbeat'
 
 /**
  * Why a class and not an `async function*`: a generator awaiting its next event cannot be
  * stopped from outside, so a client that left would keep it (and its listener) alive.
  * Here `end()` resolves a pending `next()` at once, and the owner drops every reference.
+ *
+ * Events queue only while the writer is waiting for the socket to drain. Meanwhile a
+ * newer state update of a type replaces the pending older one, so a slow display catches
+ * up to the present instead of replaying the past; commands keep their order.
  */
 export class ClientStream implements AsyncIterableIterator<Buffer> {
-  #queue: Buffer[] = []
+  #queue: Pending[] = []
+  #head = 0
+  #byType = new Map<string, Pending>()
   #queuedBytes = 0
+  /** Replaced entries still in the array; compacted away before they add up. */
+  #dead = 0
   #waiting: ((result: IteratorResult<Buffer>) => void) | undefined
   #endReason: EndReason | undefined
   readonly #maxBytes: number
+  readonly #filter: ReadonlySet<string> | undefined
   readonly #onEnd: (reason: EndReason) => void
+  /** Events replaced by a newer one of their type before they were written. */
+  coalesced = 0
 
-  constructor(maxBytes: number, onEnd: (reason: EndReason) => void) {
+  constructor({ maxBytes, filter, onEnd }: ClientStreamOptions) {
     this.#maxBytes = maxBytes
+    this.#filter = filter
     this.#onEnd = onEnd
   }
 
@@ -33,32 +68,58 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
     return this.#queuedBytes
   }
 
+  /** Whether this client wants events of this type: the whole cost for an unrelated client. */
+  accepts(type: string | undefined): boolean {
+    return type === undefined || this.#filter === undefined || this.#filter.has(type)
+  }
+
   /**
-   * Queues a chunk (shared between clients: never mutated). A client whose queue would
-   * pass the cap is ended with 'overflow' instead of growing the process.
+   * Queues an event the client's filter accepts. A client whose queue would pass the cap
+   * is ended with 'overflow' instead of growing the process. False when not queued.
    */
-  push(chunk: Buffer): boolean {
-    if (this.#endReason !== undefined) return false
+  push(event: StreamEvent): boolean {
+    if (this.#endReason !== undefined || !this.accepts(event.type)) return false
     const waiting = this.#waiting
     if (waiting !== undefined) {
       this.#waiting = undefined
-      waiting({ value: chunk, done: false })
+      waiting({ value: event.frame, done: false })
       return true
     }
-    if (this.#queuedBytes + chunk.length > this.#maxBytes) {
+    const key = event.coalesce ? (event.type ?? HEARTBEAT_KEY) : undefined
+    if (key !== undefined) {
+      const older = this.#byType.get(key)
+      if (older !== undefined) {
+        older.live = false
+        this.#queuedBytes -= older.event.frame.length
+        this.coalesced++
+        if (++this.#dead > 64 && this.#dead * 2 > this.#queue.length - this.#head) this.#compact()
+      }
+    }
+    if (this.#queuedBytes + event.frame.length > this.#maxBytes) {
       this.end('overflow')
       return false
     }
-    this.#queue.push(chunk)
-    this.#queuedBytes += chunk.length
+    const pending = { event, live: true }
+    this.#queue.push(pending)
+    if (key !== undefined) this.#byType.set(key, pending)
+    this.#queuedBytes += event.frame.length
     return true
   }
 
-  /** Ends the stream once; later calls do nothing. Queued chunks are dropped. */
+  #compact(): void {
+    this.#queue = this.#queue.slice(this.#head).filter((pending) => pending.live)
+    this.#head = 0
+    this.#dead = 0
+  }
+
+  /** Ends the stream once; later calls do nothing. Queued events are dropped. */
   end(reason: EndReason): void {
     if (this.#endReason !== undefined) return
     this.#endReason = reason
     this.#queue = []
+    this.#head = 0
+    this.#dead = 0
+    this.#byType.clear()
     this.#queuedBytes = 0
     const waiting = this.#waiting
     this.#waiting = undefined
@@ -67,10 +128,21 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
   }
 
   next(): Promise<IteratorResult<Buffer>> {
-    const chunk = this.#queue.shift()
-    if (chunk !== undefined) {
-      this.#queuedBytes -= chunk.length
-      return Promise.resolve({ value: chunk, done: false })
+    while (this.#head < this.#queue.length) {
+      const pending = this.#queue[this.#head++] as Pending
+      if (!pending.live) {
+        this.#dead--
+        continue
+      }
+      this.#queuedBytes -= pending.event.frame.length
+      const { type, coalesce } = pending.event
+      if (coalesce) this.#byType.delete(type ?? HEARTBEAT_KEY)
+      if (this.#head === this.#queue.length) {
+        this.#queue = []
+        this.#head = 0
+        this.#dead = 0
+      }
+      return Promise.resolve({ value: pending.event.frame, done: false })
     }
     if (this.#endReason !== undefined) return Promise.resolve({ value: undefined, done: true })
     return new Promise((resolve) => {

@@ -1,21 +1,24 @@
 /** PUT /webcontrol/{command}: relays a remote-control button press to every display. */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import type { Config } from '../config.js'
-import { frameUpdate } from '../lib/sse.js'
-import { errorResponses, StatusReply } from '../schemas.js'
+import { errorResponses } from '../schemas.js'
+
+export const CommandReply = Type.Object(
+  {
+    status: Type.Literal('Command queued'),
+    delivery: Type.Optional(
+      Type.Literal('local', { description: "Redis was unavailable: only this replica's clients got it" }),
+    ),
+  },
+  { additionalProperties: false },
+)
 
 export interface WebcontrolRoutesOptions {
   config: Config
 }
 
 const webcontrolRoutes: FastifyPluginAsyncTypebox<WebcontrolRoutesOptions> = async (fastify, { config }) => {
-  // Each command's event is framed once, at start-up.
-  const frames = new Map(
-    config.webcontrolCommands.map((command) => [
-      command,
-      frameUpdate(Buffer.from(JSON.stringify({ type: 'webcontrol', command }))),
-    ]),
-  )
+  const known = new Set(config.webcontrolCommands)
 
   // The contract ignores any request body: accept every content type and discard the bytes
   // unparsed, so a body that is not JSON cannot turn a button press into a 400.
@@ -36,20 +39,24 @@ const webcontrolRoutes: FastifyPluginAsyncTypebox<WebcontrolRoutesOptions> = asy
             { description: 'A configured command; case-sensitive' },
           ),
         }),
-        response: { 202: StatusReply, ...errorResponses },
+        response: { 202: CommandReply, ...errorResponses },
       },
       // An unknown command is the client's mistake, with the contract's exact body.
       attachValidation: true,
     },
     async (request, reply) => {
-      const frame = request.validationError === undefined ? frames.get(request.params.command) : undefined
-      if (frame === undefined) return reply.code(400).send({ error: 'Invalid command' })
-      fastify.hub.broadcast(frame)
-      request.log.info(
-        { command: request.params.command, clients: fastify.hub.size },
-        'web-control command sent',
-      )
-      return reply.code(202).send({ status: 'Command queued' })
+      const { command } = request.params
+      if (request.validationError !== undefined || !known.has(command)) {
+        return reply.code(400).send({ error: 'Invalid command' })
+      }
+      const delivery = await fastify.hub.sendCommand(command)
+      request.log.info({ command, delivery }, 'web-control command sent')
+      // The contract's exact body; `delivery` is added only when other replicas were missed.
+      const body =
+        delivery === 'local'
+          ? { status: 'Command queued' as const, delivery }
+          : { status: 'Command queued' as const }
+      return reply.code(202).send(body)
     },
   )
 }

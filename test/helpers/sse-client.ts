@@ -7,9 +7,11 @@ export interface SseClient {
   headers: IncomingHttpHeaders
   /** Everything received so far. */
   bytes(): Buffer
-  /** The received bytes with heartbeat comments removed. */
+  /** The received text without heartbeat comments and `id:` lines: what old clients look at. */
   events(): string
-  /** Resolves once the received bytes satisfy `test`. */
+  /** The received text without heartbeat comments, ids included. */
+  withIds(): string
+  /** Resolves once `events()` (the text without comments and ids) satisfies `test`. */
   waitFor(test: (received: string) => boolean, what: string, timeoutMs?: number): Promise<void>
   /** True once the server ended or dropped the response. */
   readonly ended: boolean
@@ -18,6 +20,10 @@ export interface SseClient {
 
 export function stripComments(text: string): string {
   return text.replace(/^:[^\n]*\n\n/gm, '')
+}
+
+export function stripIds(text: string): string {
+  return text.replace(/^id: [^\n]*\n/gm, '')
 }
 
 export function openEvents(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
@@ -39,9 +45,10 @@ export function openEvents(url: string, headers: Record<string, string> = {}): P
         status: res.statusCode ?? 0,
         headers: res.headers,
         bytes,
-        events: () => stripComments(bytes().toString('utf8')),
+        events: () => stripIds(stripComments(bytes().toString('utf8'))),
+        withIds: () => stripComments(bytes().toString('utf8')),
         waitFor: (test, what, timeoutMs = 5000) =>
-          waitFor(() => test(bytes().toString('utf8')), what, { timeoutMs }),
+          waitFor(() => test(stripIds(stripComments(bytes().toString('utf8')))), what, { timeoutMs }),
         get ended() {
           return ended
         },
@@ -54,7 +61,9 @@ export function openEvents(url: string, headers: Record<string, string> = {}): P
   })
 }
 
-/** The exact bytes of one `update` event carrying `data`. */
-export function updateEvent(data: Buffer | string): string {
-  return `event: update\ndata: ${data.toString()}\n\n`
+/** The exact text of one `update` event carrying `data` (with its `id:` line when given). */
+export function updateEvent(data: Buffer | string, id?: string): string {
+  return id === undefined
+    ? `event: update\ndata: ${data.toString()}\n\n`
+    : `event: update\nid: ${id}\ndata: ${data.toString()}\n\n`
 }

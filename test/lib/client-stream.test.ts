@@ -1,54 +1,120 @@
 import t from 'tap'
-import { ClientStream, type EndReason } from '../../src/lib/client-stream.js'
+import { ClientStream, type EndReason, type StreamEvent } from '../../src/lib/client-stream.js'
 
-const chunk = (text: string) => Buffer.from(text)
+const state = (type: string, text: string): StreamEvent => ({
+  type,
+  frame: Buffer.from(text),
+  coalesce: true,
+})
+const command = (text: string): StreamEvent => ({
+  type: 'webcontrol',
+  frame: Buffer.from(text),
+  coalesce: false,
+})
+const heartbeat: StreamEvent = { type: undefined, frame: Buffer.from(': hb\n\n'), coalesce: true }
 
-t.test('queued chunks come out in order', async (t) => {
-  const stream = new ClientStream(100, () => {})
-  t.equal(stream.push(chunk('a')), true)
-  t.equal(stream.push(chunk('bb')), true)
+function make(maxBytes = 100, filter?: Set<string>) {
+  const reasons: EndReason[] = []
+  const stream = new ClientStream({ maxBytes, filter, onEnd: (reason) => reasons.push(reason) })
+  return { stream, reasons }
+}
+
+async function take(stream: ClientStream, n: number): Promise<string[]> {
+  const out: string[] = []
+  for (let i = 0; i < n; i++) {
+    const { value, done } = await stream.next()
+    if (done) break
+    out.push(value.toString())
+  }
+  return out
+}
+
+t.test('queued events come out in order', async (t) => {
+  const { stream } = make()
+  t.equal(stream.push(state('A', 'a')), true)
+  t.equal(stream.push(state('B', 'bb')), true)
   t.equal(stream.queuedBytes, 3)
-  t.same(await stream.next(), { value: chunk('a'), done: false })
-  t.same(await stream.next(), { value: chunk('bb'), done: false })
+  t.same(await take(stream, 2), ['a', 'bb'])
   t.equal(stream.queuedBytes, 0)
 })
 
 t.test('a waiting reader gets the next push at once', async (t) => {
-  const stream = new ClientStream(100, () => {})
+  const { stream } = make()
   const pending = stream.next()
-  stream.push(chunk('x'))
-  t.same(await pending, { value: chunk('x'), done: false })
+  stream.push(state('A', 'x'))
+  t.same(await pending, { value: Buffer.from('x'), done: false })
 })
 
 t.test('end() resolves a waiting reader, runs onEnd once, and later pushes are refused', async (t) => {
-  const reasons: EndReason[] = []
-  const stream = new ClientStream(100, (reason) => reasons.push(reason))
+  const { stream, reasons } = make()
   const pending = stream.next()
   stream.end('client-closed')
   stream.end('shutdown')
   t.same(await pending, { value: undefined, done: true })
   t.same(reasons, ['client-closed'])
   t.equal(stream.endReason, 'client-closed')
-  t.equal(stream.push(chunk('late')), false)
+  t.equal(stream.push(state('A', 'late')), false)
   t.same(await stream.next(), { value: undefined, done: true })
 })
 
 t.test('passing the byte cap ends the stream with overflow and frees the queue', async (t) => {
-  const reasons: EndReason[] = []
-  const stream = new ClientStream(10, (reason) => reasons.push(reason))
-  t.equal(stream.push(chunk('12345')), true)
-  t.equal(stream.push(chunk('67890')), true)
-  t.equal(stream.push(chunk('!')), false)
+  const { stream, reasons } = make(10)
+  t.equal(stream.push(command('12345')), true)
+  t.equal(stream.push(command('67890')), true)
+  t.equal(stream.push(command('!')), false)
   t.same(reasons, ['overflow'])
   t.equal(stream.queuedBytes, 0)
   t.same(await stream.next(), { value: undefined, done: true })
 })
 
+t.test('while queued, a newer state of a type replaces the older; commands keep their order', async (t) => {
+  const { stream } = make(1000)
+  stream.push(state('Weather', 'w1'))
+  stream.push(command('pp'))
+  stream.push(state('AQI', 'a1'))
+  stream.push(state('Weather', 'w2'))
+  stream.push(command('fwd'))
+  stream.push(heartbeat)
+  stream.push(state('Weather', 'w3'))
+  stream.push(heartbeat)
+  t.equal(stream.coalesced, 3)
+  t.equal(stream.queuedBytes, 'pp'.length + 'a1'.length + 'fwd'.length + 'w3'.length + ': hb\n\n'.length)
+  t.same(await take(stream, 5), ['pp', 'a1', 'fwd', 'w3', ': hb\n\n'])
+  // Once written, a type is free again.
+  stream.push(state('Weather', 'w4'))
+  t.same(await take(stream, 1), ['w4'])
+})
+
+t.test('coalescing keeps a stalled client within its cap forever', async (t) => {
+  const { stream, reasons } = make(200)
+  let refused = 0
+  for (let i = 0; i < 10000; i++) {
+    if (!stream.push(state(`T${i % 5}`, `v${i}`.padEnd(30, '.')))) refused++
+  }
+  t.equal(refused, 0)
+  t.same(reasons, [])
+  t.equal(stream.queuedBytes, 150)
+  t.same(
+    (await take(stream, 5)).map((v) => v.replace(/\.+$/, '')),
+    ['v9995', 'v9996', 'v9997', 'v9998', 'v9999'],
+  )
+})
+
+t.test('a filter lets through only its types, and every heartbeat', async (t) => {
+  const { stream } = make(1000, new Set(['AQI', 'webcontrol']))
+  t.equal(stream.accepts('AQI'), true)
+  t.equal(stream.accepts('Weather'), false)
+  t.equal(stream.push(state('Weather', 'w')), false)
+  t.equal(stream.push(state('AQI', 'a')), true)
+  t.equal(stream.push(command('pp')), true)
+  t.equal(stream.push(heartbeat), true)
+  t.same(await take(stream, 3), ['a', 'pp', ': hb\n\n'])
+})
+
 t.test('breaking out of for-await ends the stream', async (t) => {
-  const reasons: EndReason[] = []
-  const stream = new ClientStream(100, (reason) => reasons.push(reason))
-  stream.push(chunk('a'))
-  stream.push(chunk('b'))
+  const { stream, reasons } = make()
+  stream.push(state('A', 'a'))
+  stream.push(state('B', 'b'))
   const seen: string[] = []
   for await (const c of stream) {
     seen.push(c.toString())

@@ -34,14 +34,14 @@ t.test('every fixture reaches two clients byte for byte, in order', async (t) =>
   await waitFor(() => app.hub.size === 2, 'both clients')
   const names = messageFixtures()
   let expected = ''
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
     const bytes = fixture(name)
-    expected += updateEvent(bytes)
+    expected += updateEvent(bytes, `${app.hub.epoch}-${i + 1}`)
     t.equal(await db.publish(app.config.updateChannel, bytes), 1, `published ${name}`)
   }
   for (const client of clients) {
-    await client.waitFor((text) => text.length >= expected.length, 'all fixtures')
-    t.equal(client.events(), expected)
+    await waitFor(() => client.bytes().length >= Buffer.byteLength(expected), 'all fixtures')
+    t.equal(client.bytes().toString(), expected)
   }
 })
 
@@ -94,7 +94,9 @@ t.test('a comment is sent at least every heartbeat interval while idle', async (
   const app = await build(t, redis, { heartbeatMs: 50 }, { listen: true })
   const client = await openEvents(baseUrl(app))
   t.teardown(() => client.close())
-  await client.waitFor((text) => text === ': keep-alive\n\n: keep-alive\n\n', 'two heartbeats', 2000)
+  await waitFor(() => client.bytes().toString() === ': keep-alive\n\n: keep-alive\n\n', 'two heartbeats', {
+    timeoutMs: 2000,
+  })
   t.equal(client.bytes().toString(), ': keep-alive\n\n: keep-alive\n\n')
 })
 
