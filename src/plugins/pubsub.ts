@@ -38,6 +38,8 @@ export interface Hub {
   readonly size: number
   /** True while the subscriber connection is subscribed to both channels. */
   readonly subscriberReady: boolean
+  /** True once the stored values have been read since the last (re)subscription: gaps are healed. */
+  readonly storeSynced: boolean
   /** True once shutdown has begun: no new streams are held open. */
   readonly closing: boolean
 }
@@ -91,6 +93,7 @@ export default fp<PubsubPluginOptions>(
     let seq = 0
     let subscriberReady = false
     let everSubscribed = false
+    let storeSynced = false
     let closing = false
 
     /** Gives the event the next id, keeps it for replay, and hands the same bytes to every client. */
@@ -148,6 +151,11 @@ export default fp<PubsubPluginOptions>(
       }
     }
 
+    const syncBaseline = async () => {
+      for (const message of await readBaseline([...known])) baseline.set(message.type, message.stored)
+      storeSynced = true
+    }
+
     const heal = () =>
       whileSubscribed('healing the gap', async () => {
         healing = new Set()
@@ -161,6 +169,7 @@ export default fp<PubsubPluginOptions>(
             changed.push(message.type)
             emit(message.type, message.payload, true)
           }
+          storeSynced = true
           log.info({ changed }, 'subscription restored; sent what changed during the gap')
         } finally {
           healing = undefined
@@ -178,11 +187,7 @@ export default fp<PubsubPluginOptions>(
           subscriberReady = true
           log.info({ channels: [config.updateChannel, config.controlChannel] }, 'subscribed')
           if (everSubscribed) void heal()
-          else
-            void whileSubscribed(
-              'reading the stored values',
-              async () => void (await readBaseline([...known])).map((m) => baseline.set(m.type, m.stored)),
-            )
+          else void whileSubscribed('reading the stored values', syncBaseline)
           everSubscribed = true
         },
         (err: unknown) => log.warn({ err }, 'SUBSCRIBE failed; retrying on reconnect'),
@@ -191,6 +196,7 @@ export default fp<PubsubPluginOptions>(
     subscriber.on('close', () => {
       if (subscriberReady) log.warn('subscription lost; reconnecting')
       subscriberReady = false
+      storeSynced = false
     })
     // 'messageBuffer' gives the published bytes untouched: 'message' would decode them and
     // replace invalid UTF-8 silently.
@@ -292,6 +298,9 @@ export default fp<PubsubPluginOptions>(
       },
       get subscriberReady() {
         return subscriberReady
+      },
+      get storeSynced() {
+        return storeSynced
       },
       get closing() {
         return closing

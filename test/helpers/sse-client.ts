@@ -26,9 +26,14 @@ export function stripIds(text: string): string {
   return text.replace(/^id: [^\n]*\n/gm, '')
 }
 
-export function openEvents(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+/** GET `${url}/events${query}` with `headers`. */
+export function openEvents(
+  url: string,
+  headers: Record<string, string> = {},
+  query = '',
+): Promise<SseClient> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/events`, { headers, agent: false })
+    const req = request(`${url}/events${query}`, { headers, agent: false })
     req.on('error', reject)
     req.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = []
