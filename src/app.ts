@@ -55,7 +55,9 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, { config }) => {
 
   fastify.setErrorHandler<FastifyError>((err, request, reply) => {
     if (err instanceof HttpError) {
-      request.log.warn({ err: err.cause ?? err, status: err.statusCode }, err.message)
+      // One line per failed request, without a stack: an outage must not flood the logs.
+      const cause = err.cause instanceof Error ? err.cause.message : undefined
+      request.log.warn({ status: err.statusCode, cause, key: err.body.key }, err.message)
       return reply.code(err.statusCode).send(err.body satisfies ErrorReply)
     }
     const status =
