@@ -14,7 +14,9 @@ t.test('two replicas on one Redis: a command reaches the clients of both exactly
   t.teardown(() => {
     for (const r of replicas) r.child.kill('SIGKILL')
   })
-  for (const r of replicas) await waitFor(async () => (await statusOf(`${r.url}/ready`)) === 200, 'ready')
+  for (const r of replicas) {
+    await waitFor(async () => (await statusOf(`${r.url}/ready`)) === 200, 'ready', { timeoutMs: 20000 })
+  }
   const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]]
   const clientA = await openEvents(a.url)
   const clientB = await openEvents(b.url)

@@ -9,7 +9,9 @@ t.test('SIGTERM with clients connected: streams end, exit 0 within 10 s', async 
   t.teardown(() => redis.stop())
   const server = await startServer({ REDIS_URL: redis.url, UPDATE_CHANNEL: 'sigterm' })
   t.teardown(() => server.child.kill('SIGKILL'))
-  await waitFor(async () => (await statusOf(`${server.url}/ready`)) === 200, 'the server to be ready')
+  await waitFor(async () => (await statusOf(`${server.url}/ready`)) === 200, 'the server to be ready', {
+    timeoutMs: 20000,
+  })
 
   const clients = await Promise.all([1, 2, 3].map(() => openEvents(server.url)))
   const db = redis.client()
@@ -41,7 +43,9 @@ t.test('Redis unreachable at start: serves /live, not ready, then ready on its o
   t.teardown(() => redis.stop())
   const server = await startServer({ REDIS_URL: redis.url })
   t.teardown(() => server.child.kill('SIGKILL'))
-  await waitFor(async () => (await statusOf(`${server.url}/live`)) === 200, 'the server to serve /live')
+  await waitFor(async () => (await statusOf(`${server.url}/live`)) === 200, 'the server to serve /live', {
+    timeoutMs: 20000,
+  })
   t.equal(await statusOf(`${server.url}/ready`), 503)
   t.equal(await statusOf(`${server.url}/key/Weather`), 503)
   await redis.launch()
