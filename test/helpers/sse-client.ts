@@ -52,7 +52,7 @@ export function openEvents(
         bytes,
         events: () => stripIds(stripComments(bytes().toString('utf8'))),
         withIds: () => stripComments(bytes().toString('utf8')),
-        waitFor: (test, what, timeoutMs = 5000) =>
+        waitFor: (test, what, timeoutMs = 10000) =>
           waitFor(() => test(stripIds(stripComments(bytes().toString('utf8')))), what, { timeoutMs }),
         get ended() {
           return ended

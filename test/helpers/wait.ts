@@ -3,7 +3,7 @@
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   what: string,
-  { timeoutMs = 5000, intervalMs = 10 } = {},
+  { timeoutMs = 10000, intervalMs = 10 } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
