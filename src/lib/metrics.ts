@@ -199,7 +199,7 @@ export class ServiceMetrics {
     })
     this.#httpRequests = new Counter({
       name: `${PREFIX}http_requests_total`,
-      help: 'HTTP responses by method, route pattern and status code (a stream counts when it ends; /metrics is not counted)',
+      help: 'HTTP responses by method, route pattern and status code ("aborted": the client left before the response head), counted when the response closes: a stream when it ends; /metrics is not counted',
       labelNames: ['method', 'route', 'status_code'],
       registers,
     })
@@ -301,8 +301,8 @@ export class ServiceMetrics {
   }
 
   /** One HTTP response; `route` is the route's URL pattern, never the raw URL. */
-  httpResponse(method: string, route: string, statusCode: number, seconds: number | undefined): void {
-    const labels = { method, route, status_code: String(statusCode) }
+  httpResponse(method: string, route: string, status: string, seconds: number | undefined): void {
+    const labels = { method, route, status_code: status }
     this.#httpRequests.inc(labels)
     if (seconds !== undefined) this.#httpDuration.observe(labels, seconds)
   }

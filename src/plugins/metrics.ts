@@ -45,6 +45,7 @@ export interface MetricsPluginOptions {
 const UNTIMED_ROUTES = new Set(['/events'])
 /** Requests that match no route share one label value: raw URLs would be unbounded. */
 const UNMATCHED = 'unmatched'
+const ABORTED = 'aborted'
 
 export default fp<MetricsPluginOptions>(
   async (fastify, { config }) => {
@@ -57,13 +58,19 @@ export default fp<MetricsPluginOptions>(
     })
     fastify.decorate('metrics', metrics satisfies Metrics)
 
-    fastify.addHook('onResponse', async (request, reply) => {
+    // Counted when the response closes, which it does once whether it finished or the client
+    // left first (how most /events streams end; Fastify's onResponse misses those).
+    fastify.addHook('onRequest', async (request, reply) => {
       const route = request.routeOptions.url
       // Scrapes would count themselves.
       if (route === '/metrics') return
       const label = route ?? UNMATCHED
-      const seconds = UNTIMED_ROUTES.has(label) ? undefined : reply.elapsedTime / 1000
-      metrics.httpResponse(request.method, label, reply.statusCode, seconds)
+      reply.raw.once('close', () => {
+        const seconds = UNTIMED_ROUTES.has(label) ? undefined : reply.elapsedTime / 1000
+        // The status the client got; "aborted" when it left before the response head.
+        const status = reply.raw.headersSent ? String(reply.statusCode) : ABORTED
+        metrics.httpResponse(request.method, label, status, seconds)
+      })
     })
 
     fastify.addHook('onClose', async () => metrics.registry.clear())
