@@ -26,9 +26,14 @@ export function stripIds(text: string): string {
   return text.replace(/^id: [^\n]*\n/gm, '')
 }
 
-export function openEvents(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+/** Opens `path` (`/events` with a query string, say) on the server at `url`. */
+export function openEvents(
+  url: string,
+  headers: Record<string, string> = {},
+  path = '/events',
+): Promise<SseClient> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/events`, { headers, agent: false })
+    const req = request(`${url}${path}`, { headers, agent: false })
     req.on('error', reject)
     req.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = []
