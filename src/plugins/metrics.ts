@@ -8,6 +8,7 @@ import {
   ServiceMetrics,
   type WatchedConnection,
 } from '../lib/metrics.js'
+import { COMMAND_TYPE } from './pubsub.js'
 
 /** What the app records; the names, types and labels are listed in docs/deploy-kubernetes.md. */
 export interface Metrics {
@@ -51,7 +52,7 @@ export default fp<MetricsPluginOptions>(
   async (fastify, { config }) => {
     const metrics = new ServiceMetrics({
       // Bounded labels: the configured types and commands; every other type is "other".
-      types: [...new Set([...config.snapshotTypes, 'webcontrol'])],
+      types: [...new Set([...config.snapshotTypes, COMMAND_TYPE])],
       commands: config.webcontrolCommands,
       // The hub registers after this plugin; by the first scrape it is there.
       openStreams: () => (fastify.hasDecorator('hub') ? fastify.hub.size : 0),
