@@ -6,11 +6,13 @@ import type { Config } from './config.js'
 import { HttpError } from './errors.js'
 import cors from './plugins/cors.js'
 import methodNotAllowed from './plugins/method-not-allowed.js'
+import metrics from './plugins/metrics.js'
 import pubsub from './plugins/pubsub.js'
 import redis from './plugins/redis.js'
 import eventsRoutes from './routes/events.js'
 import healthRoutes from './routes/health.js'
 import keyRoutes from './routes/key.js'
+import metricsRoutes from './routes/metrics.js'
 import webcontrolRoutes from './routes/webcontrol.js'
 import type { ErrorReply } from './schemas.js'
 
@@ -49,6 +51,8 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, { config }) => {
   // Cross-cutting plugins: each decorates the instance or adds app-wide hooks.
   await fastify.register(cors, { config })
   await fastify.register(methodNotAllowed)
+  // Before the Redis and pub/sub plugins, which report to it.
+  await fastify.register(metrics, { config })
   await fastify.register(redis, { config })
   await fastify.register(pubsub, { config })
   await fastify.register(sse)
@@ -86,6 +90,7 @@ const app: FastifyPluginAsync<AppOptions> = async (fastify, { config }) => {
   await fastify.register(eventsRoutes) //                 GET /events
   await fastify.register(webcontrolRoutes, { config }) // PUT /webcontrol/:command
   await fastify.register(healthRoutes) //                 GET /live, GET /ready
+  await fastify.register(metricsRoutes) //                GET /metrics
 }
 
 // Not encapsulated: the server and the tests see the decorators (hub, redis) it adds.

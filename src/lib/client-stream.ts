@@ -9,6 +9,38 @@ export interface StreamEvent {
   readonly frame: Buffer
   /** State updates replace an older pending one of the same type; commands keep their order. */
   readonly coalesce: boolean
+  /**
+   * `performance.now()` when the hub received it, while the time to its first write is
+   * still to be measured; 0 (or absent) once measured and for heartbeats.
+   */
+  receivedAt?: number
+}
+
+/**
+ * What the streams tell the metrics. The hub zeroes the three numbers before it hands one
+ * event to every stream and reads them after, so a stream only adds 1 to a number when
+ * something happens: the per-client cost of the metrics.
+ */
+export interface DeliveryTally {
+  /** Streams whose writer was waiting and took the event at once. */
+  direct: number
+  /** Queued events replaced by the newer one of their type. */
+  coalesced: number
+  /** Streams that refused the event because it would overflow their queue (they end). */
+  refused: number
+  /** A queued event the writer takes while `receivedAt` is set: the first write of that event. */
+  firstWrite(event: StreamEvent): void
+  /** Events still queued when a stream ended: they are never written. */
+  discarded(events: readonly StreamEvent[]): void
+}
+
+/** For streams nobody counts (tests of the stream alone). */
+const NO_TALLY: DeliveryTally = {
+  direct: 0,
+  coalesced: 0,
+  refused: 0,
+  firstWrite: () => {},
+  discarded: () => {},
 }
 
 interface Pending {
@@ -21,6 +53,7 @@ export interface ClientStreamOptions {
   /** Only these types (heartbeats always pass); undefined for everything. */
   filter?: ReadonlySet<string> | undefined
   onEnd: (reason: EndReason) => void
+  tally?: DeliveryTally
 }
 
 const HEARTBEAT_KEY = ':heartbeat'
@@ -46,13 +79,15 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
   readonly #maxBytes: number
   readonly #filter: ReadonlySet<string> | undefined
   readonly #onEnd: (reason: EndReason) => void
+  readonly #tally: DeliveryTally
   /** Events replaced by a newer one of their type before they were written. */
   coalesced = 0
 
-  constructor({ maxBytes, filter, onEnd }: ClientStreamOptions) {
+  constructor({ maxBytes, filter, onEnd, tally = NO_TALLY }: ClientStreamOptions) {
     this.#maxBytes = maxBytes
     this.#filter = filter
     this.#onEnd = onEnd
+    this.#tally = tally
   }
 
   get ended(): boolean {
@@ -82,6 +117,7 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
     const waiting = this.#waiting
     if (waiting !== undefined) {
       this.#waiting = undefined
+      this.#tally.direct++
       waiting({ value: event.frame, done: false })
       return true
     }
@@ -92,10 +128,12 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
         older.live = false
         this.#queuedBytes -= older.event.frame.length
         this.coalesced++
+        this.#tally.coalesced++
         if (++this.#dead > 64 && this.#dead * 2 > this.#queue.length - this.#head) this.#compact()
       }
     }
     if (this.#queuedBytes + event.frame.length > this.#maxBytes) {
+      this.#tally.refused++
       this.end('overflow')
       return false
     }
@@ -116,6 +154,14 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
   end(reason: EndReason): void {
     if (this.#endReason !== undefined) return
     this.#endReason = reason
+    if (this.#queuedBytes > 0) {
+      const lost: StreamEvent[] = []
+      for (let i = this.#head; i < this.#queue.length; i++) {
+        const pending = this.#queue[i] as Pending
+        if (pending.live && pending.event.type !== undefined) lost.push(pending.event)
+      }
+      this.#tally.discarded(lost)
+    }
     this.#queue = []
     this.#head = 0
     this.#dead = 0
@@ -135,6 +181,8 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
         continue
       }
       this.#queuedBytes -= pending.event.frame.length
+      // The writer writes it as soon as this resolves: time the event's first write.
+      if (pending.event.receivedAt) this.#tally.firstWrite(pending.event)
       const { type, coalesce } = pending.event
       if (coalesce) this.#byType.delete(type ?? HEARTBEAT_KEY)
       if (this.#head === this.#queue.length) {

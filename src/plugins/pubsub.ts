@@ -80,6 +80,7 @@ const RETRY_MS = 250
 export default fp<PubsubPluginOptions>(
   async (fastify, { config }) => {
     const log = fastify.log.child({ redis: 'subscriber' })
+    const { metrics } = fastify
     const clients = new Set<ClientStream>()
     const epoch = Date.now().toString(36) + randomBytes(3).toString('hex')
     const buffer = new ReplayBuffer(config.replayMaxEvents, config.replayMaxBytes)
@@ -105,9 +106,13 @@ export default fp<PubsubPluginOptions>(
         type,
         coalesce,
         frame: frameUpdate(`${epoch}-${seq}`, payload),
+        receivedAt: performance.now(),
       }
       buffer.append(event)
-      for (const client of clients) client.push(event)
+      metrics.beginBroadcast()
+      let sent = 0
+      for (const client of clients) if (client.push(event)) sent++
+      metrics.endBroadcast(event, sent)
     }
 
     // --- Gap healing: what changed in the store while the subscription was down -------------
@@ -179,6 +184,7 @@ export default fp<PubsubPluginOptions>(
     // --- The subscriber connection ------------------------------------------------------------
     const subscriber = createRedis(config, 'subscriber')
     watchConnection(subscriber, log)
+    metrics.watchRedis(subscriber, 'subscriber')
     // Subscribe once per connection, on each 'ready'. ioredis' autoResubscribe is off, and
     // a SUBSCRIBE lost with its connection is not resent, so there is never a second one.
     subscriber.on('ready', () => {
@@ -206,19 +212,25 @@ export default fp<PubsubPluginOptions>(
         const command =
           (checkMessage(message) as { type?: string }).type === COMMAND_TYPE ? commandOf(message) : undefined
         const payload = command === undefined ? undefined : commands.get(command)
-        if (payload === undefined)
+        if (payload === undefined) {
+          metrics.rejected('unknown command')
           log.warn({ channel, head: message.subarray(0, 80).toString() }, 'unknown command dropped')
-        else emit(COMMAND_TYPE, payload, false)
+        } else {
+          metrics.received(COMMAND_TYPE)
+          emit(COMMAND_TYPE, payload, false)
+        }
         return
       }
       if (channel !== config.updateChannel) return
       const checked = checkMessage(message)
       if ('reason' in checked) {
+        metrics.rejected(checked.reason)
         const head = message.subarray(0, 80).toString()
         log.warn({ channel, reason: checked.reason, bytes: message.length, head }, 'message dropped')
         return
       }
       const { type } = checked
+      metrics.received(type)
       if (!known.has(type) && known.size < MAX_KNOWN_TYPES) known.add(type)
       healing?.add(type)
       refreshSoon(type)
@@ -246,6 +258,7 @@ export default fp<PubsubPluginOptions>(
         const stream = new ClientStream({
           maxBytes: config.clientMaxBufferBytes,
           filter,
+          tally: metrics.tally,
           onEnd: (reason) => {
             clients.delete(stream)
             onEnd?.(reason)
@@ -320,7 +333,7 @@ export default fp<PubsubPluginOptions>(
       await closeRedis(subscriber)
     })
   },
-  { name: 'pubsub', fastify: '5.x', dependencies: ['redis'] },
+  { name: 'pubsub', fastify: '5.x', dependencies: ['redis', 'metrics'] },
 )
 
 function commandOf(message: Buffer): string | undefined {

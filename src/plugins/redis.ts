@@ -27,10 +27,11 @@ export default fp<RedisPluginOptions>(
   async (fastify, { config }) => {
     const client = createRedis(config, 'command')
     watchConnection(client, fastify.log.child({ redis: 'command' }))
+    fastify.metrics.watchRedis(client, 'command')
     fastify.decorate('redis', client)
     // Connect in the background: failures are logged by the watcher and retried forever.
     client.connect().catch(() => {})
     fastify.addHook('onClose', async () => closeRedis(client))
   },
-  { name: 'redis', fastify: '5.x' },
+  { name: 'redis', fastify: '5.x', dependencies: ['metrics'] },
 )

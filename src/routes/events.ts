@@ -53,7 +53,7 @@ function parseTypes(types: string | undefined): Set<string> | undefined {
 }
 
 const eventsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { hub, config } = fastify
+  const { hub, config, metrics } = fastify
 
   fastify.get(
     '/events',
@@ -88,6 +88,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         filter,
         onEnd: (reason) => {
           if (reason === 'overflow') {
+            metrics.slowClientDisconnected()
             request.log.warn({ bufferedBytes: res.writableLength }, 'client too slow; disconnected')
             // Not end(): its final chunk would wait behind the backlog. The client reconnects.
             res.destroy()
@@ -119,10 +120,17 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // Without this the client sees no response until the first event.
       res.flushHeaders()
 
-      if (backlog !== undefined) await writeAll(res, backlog)
+      if (backlog !== undefined) {
+        metrics.replayServed(backlog.length)
+        await writeAll(res, backlog)
+      }
       // Every snapshot event carries the id of the last event before it: a client that
       // reconnects after the snapshot resumes right after it.
-      if (wantsSnapshot) await writeAll(res, await hub.snapshot(snapshotId, filter))
+      if (wantsSnapshot) {
+        const snapshot = await hub.snapshot(snapshotId, filter)
+        metrics.snapshotServed(snapshot.length)
+        await writeAll(res, snapshot)
+      }
 
       for await (const chunk of stream) {
         if (!res.write(chunk)) await drainOrClose(res)

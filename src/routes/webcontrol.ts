@@ -50,6 +50,7 @@ const webcontrolRoutes: FastifyPluginAsyncTypebox<WebcontrolRoutesOptions> = asy
         return reply.code(400).send({ error: 'Invalid command' })
       }
       const delivery = await fastify.hub.sendCommand(command)
+      fastify.metrics.command(command, delivery)
       request.log.info({ command, delivery }, 'web-control command sent')
       // The contract's exact body; `delivery` is added only when other replicas were missed.
       const body =

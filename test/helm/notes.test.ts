@@ -24,6 +24,7 @@ t.test('with the defaults: port-forward, curl, the bundled Redis, rollout restar
   t.ok(lines.includes('kubectl -n live port-forward svc/live-state-api 8000:80'))
   t.ok(lines.includes('curl -s http://127.0.0.1:8000/ready'))
   t.ok(lines.includes('curl -N http://127.0.0.1:8000/events        # the SSE stream; Ctrl-C to stop'))
+  t.ok(lines.includes('curl -s http://127.0.0.1:8000/metrics       # Prometheus metrics'))
   t.ok(lines.includes('Redis: the bundled single-node Redis, service live-state-api-redis (no persistence)'))
   t.ok(lines.includes('kubectl -n live rollout restart deployment/live-state-api'))
   t.notMatch(text, 'Through the ingress')
@@ -32,6 +33,11 @@ t.test('with the defaults: port-forward, curl, the bundled Redis, rollout restar
 t.test('with the production values: the ingress URL and the Secret', async (t) => {
   const lines = (await notes(['-f', productionValues])).split('\n').map((l) => l.trim())
   t.ok(lines.includes('curl -N https://live.example.com/api/events'))
+  t.ok(
+    lines.includes(
+      'curl -s http://127.0.0.1:8000/metrics       # Prometheus metrics (the ServiceMonitor scrapes them)',
+    ),
+  )
   t.ok(lines.includes('Redis: REDIS_URL from Secret live-state-api-redis, key redis-url.'))
   t.ok(lines.includes('After changing that Secret, restart the pods: they read it only at start.'))
 })

@@ -88,9 +88,16 @@ t.test('the ConfigMap is the service defaults, and loadConfig reads it back as s
     REDIS_COMMAND_TIMEOUT_MS: String(DEFAULTS.redisCommandTimeoutMs),
     CLIENT_MAX_BUFFER_BYTES: String(DEFAULTS.clientMaxBufferBytes),
     SHUTDOWN_TIMEOUT_MS: String(DEFAULTS.shutdownTimeoutMs),
+    CONTROL_CHANNEL: DEFAULTS.controlChannel,
+    REPLAY_MAX_EVENTS: String(DEFAULTS.replayMaxEvents),
+    REPLAY_MAX_BYTES: String(DEFAULTS.replayMaxBytes),
+    COMMAND_REPLAY_TTL_MS: String(DEFAULTS.commandReplayTtlMs),
+    SNAPSHOT_TYPES: DEFAULTS.snapshotTypes.join(','),
+    // The one chart default below the service's: 19000 streams do not fit 256Mi.
+    MAX_STREAMS: '8000',
     REDIS_URL: redisUrl,
   })
-  t.same(loadConfig(configMap.data), { ...DEFAULTS, redisUrl })
+  t.same(loadConfig(configMap.data), { ...DEFAULTS, redisUrl, maxStreams: 8000 })
   t.same(container.envFrom, [{ configMapRef: { name: NAME } }])
   t.equal(container.env, undefined)
 })
@@ -98,7 +105,7 @@ t.test('the ConfigMap is the service defaults, and loadConfig reads it back as s
 t.test('every variable the chart sets is one src/config.ts reads', async (t) => {
   const known = configVariableNames()
   const names = containerEnvNames(manifests, NAME)
-  t.equal(names.length, 12)
+  t.equal(names.length, 18)
   for (const name of names) t.ok(known.has(name), `${name} is in src/config.ts`)
 })
 
@@ -213,10 +220,19 @@ t.test('non-default config values reach the service as set', async (t) => {
     'config.heartbeatIntervalMs=5000,config.webcontrolCommands={pp,fwd},config.redisCommandTimeoutMs=900',
     '--set',
     'config.clientMaxBufferBytes=10000000000,config.shutdownTimeoutMs=20000,terminationGracePeriodSeconds=25',
+    '--set',
+    'config.controlChannel=commands,config.replayMaxEvents=0,config.replayMaxBytes=20000000000',
+    '--set',
+    'config.commandReplayTtlMs=1000,config.snapshotTypes={Weather,AQI,NFL},config.maxStreams=25000',
+    '--set',
+    'resources.limits.memory=1Gi',
   ])
   const data = pick(custom, 'ConfigMap', NAME).data ?? {}
   // Large numbers stay integers (Helm reads values as floats: 1e+10 would be refused).
   t.equal(data.CLIENT_MAX_BUFFER_BYTES, '10000000000')
+  t.equal(data.REPLAY_MAX_BYTES, '20000000000')
+  t.equal(data.SNAPSHOT_TYPES, 'Weather,AQI,NFL')
+  t.equal(data.MAX_STREAMS, '25000')
   t.same(loadConfig(data), {
     port: 9000,
     host: '127.0.0.1',
@@ -230,7 +246,34 @@ t.test('non-default config values reach the service as set', async (t) => {
     redisCommandTimeoutMs: 900,
     clientMaxBufferBytes: 10000000000,
     shutdownTimeoutMs: 20000,
+    controlChannel: 'commands',
+    replayMaxEvents: 0,
+    replayMaxBytes: 20000000000,
+    commandReplayTtlMs: 1000,
+    snapshotTypes: ['Weather', 'AQI', 'NFL'],
+    maxStreams: 25000,
   })
   const customContainer = pick(custom, 'Deployment', NAME).spec.template.spec.containers[0]
   t.same(customContainer.ports, [{ name: 'http', containerPort: 9000, protocol: 'TCP' }])
+})
+
+/** A Kubernetes memory quantity in bytes, for the forms the chart's values use. */
+function bytes(quantity: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(quantity)
+  if (m === null) throw new Error(`unexpected quantity ${quantity}`)
+  return Number(m[1]) * { '': 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[m[2] ?? '']!
+}
+
+t.test('MAX_STREAMS fits the memory limit: 128Mi + 16Ki per stream', async (t) => {
+  // About 12-16 KiB per idle stream (socket, request, reply, ClientStream), measured with
+  // thousands of streams open; 128Mi is the process itself plus room for slow clients.
+  const maxStreams = Number(configMap.data?.MAX_STREAMS)
+  t.equal(container.resources.limits.memory, '256Mi')
+  t.equal(container.resources.requests.memory, '96Mi')
+  t.ok(bytes(container.resources.limits.memory) >= bytes('128Mi') + maxStreams * bytes('16Ki'))
+  // The service's own default needs 425Mi: the chart renders it at 425Mi and not below.
+  const fits = await render(['--set', 'config.maxStreams=19000,resources.limits.memory=425Mi'])
+  t.equal(pick(fits, 'ConfigMap', NAME).data?.MAX_STREAMS, '19000')
+  const noLimit = await render(['--set', 'config.maxStreams=19000,resources.limits=null'])
+  t.equal(pick(noLimit, 'Deployment', NAME).spec.template.spec.containers[0].resources.limits, undefined)
 })

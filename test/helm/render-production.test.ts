@@ -48,6 +48,7 @@ t.test('REDIS_URL comes from the existing Secret, nothing else names Redis', asy
     redisUrl: secretUrl,
     keyPrefix: 'update:',
     corsOrigins: ['https://live.example.com'],
+    maxStreams: 16000,
   })
   const known = configVariableNames()
   for (const name of containerEnvNames(manifests, NAME)) t.ok(known.has(name), `${name} is in src/config.ts`)
@@ -73,8 +74,21 @@ t.test('the HPA owns the replica count', async (t) => {
         type: 'Resource',
         resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
       },
+      {
+        type: 'Pods',
+        pods: {
+          metric: { name: 'live_state_api_open_streams' },
+          target: { type: 'AverageValue', averageValue: '10000' },
+        },
+      },
     ],
   })
+  // New pods take only new streams: the target leaves each pod room below its limit.
+  const maxStreams = Number(pick(manifests, 'ConfigMap', NAME).data?.MAX_STREAMS)
+  t.equal(maxStreams, 16000)
+  t.ok(10000 < maxStreams)
+  // 128Mi + 16000 x 16Ki = 378Mi.
+  t.equal(container.resources.limits.memory, '384Mi')
   t.same(pick(manifests, 'PodDisruptionBudget', NAME).spec, {
     maxUnavailable: 1,
     selector: { matchLabels: selector },

@@ -42,6 +42,17 @@ t.test('the schema refuses what the service would refuse, naming the value', asy
     [['--set', 'redis.enabled=false,redis.url=http://redis:6379'], "at '/redis/url'"],
     [['--set', 'ingress.enabled=true'], "at '/ingress/hosts': minItems: got 0, want 1"],
     [['--set', 'image.pullPolicy=Sometimes'], "at '/image/pullPolicy'"],
+    [['--set', 'config.controlChannel='], "at '/config/controlChannel': minLength: got 0, want 1"],
+    [['--set', 'config.replayMaxEvents=-1'], "at '/config/replayMaxEvents': minimum: got -1, want 0"],
+    [['--set', 'config.replayMaxBytes=-1'], "at '/config/replayMaxBytes': minimum: got -1, want 0"],
+    [['--set', 'config.commandReplayTtlMs=-1'], "at '/config/commandReplayTtlMs': minimum: got -1, want 0"],
+    [['--set', 'config.maxStreams=0'], "at '/config/maxStreams': minimum: got 0, want 1"],
+    [['--set-json', 'config.snapshotTypes=[]'], "at '/config/snapshotTypes': minItems: got 0, want 1"],
+    [['--set', 'config.snapshotTypes={Weather,a b}'], "at '/config/snapshotTypes/1'"],
+    [
+      ['--set', 'autoscaling.targetOpenStreamsPerPod=-1'],
+      "at '/autoscaling/targetOpenStreamsPerPod': minimum: got -1, want 0",
+    ],
   ]
   for (const [args, message] of cases) t.match(await rejected(args), message, args.join(' '))
 })
@@ -60,6 +71,26 @@ t.test('the templates refuse combinations the schema cannot express', async (t) 
     await rejected(['--set', 'autoscaling.enabled=true,autoscaling.minReplicas=5,autoscaling.maxReplicas=4']),
     'autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (4)',
   )
+  t.match(
+    await rejected(['--set', 'config.controlChannel=update']),
+    'config.controlChannel must differ from config.updateChannel (both are "update")',
+  )
+  t.match(
+    await rejected(['--set', 'config.maxStreams=19000']),
+    'resources.limits.memory (256Mi) is below what config.maxStreams (19000) needs: 128Mi + 19000 x 16Ki = 425Mi',
+  )
+  t.match(
+    await rejected(['--set', 'config.maxStreams=19000,resources.limits.memory=424Mi']),
+    'resources.limits.memory (424Mi) is below what config.maxStreams (19000) needs',
+  )
+  t.match(
+    await rejected(['--set', 'resources.limits.memory=1G,config.maxStreams=60000']),
+    'resources.limits.memory (1G) is below what config.maxStreams (60000) needs: 128Mi + 60000 x 16Ki = 1066Mi',
+  )
+  t.match(
+    await rejected(['--set', 'autoscaling.enabled=true,autoscaling.targetOpenStreamsPerPod=8000']),
+    'autoscaling.targetOpenStreamsPerPod (8000) must be below config.maxStreams (8000)',
+  )
 })
 
 t.test("the config part of the schema has src/config.ts's limits", async (t) => {
@@ -67,6 +98,7 @@ t.test("the config part of the schema has src/config.ts's limits", async (t) => 
     minimum?: number
     maximum?: number
     pattern?: string
+    minLength?: number
     minItems?: number
     enum?: string[]
     items?: Limits
@@ -89,6 +121,12 @@ t.test("the config part of the schema has src/config.ts's limits", async (t) => 
     ['redisCommandTimeoutMs', 'redisCommandTimeoutMs'],
     ['clientMaxBufferBytes', 'clientMaxBufferBytes'],
     ['shutdownTimeoutMs', 'shutdownTimeoutMs'],
+    ['controlChannel', 'controlChannel'],
+    ['replayMaxEvents', 'replayMaxEvents'],
+    ['replayMaxBytes', 'replayMaxBytes'],
+    ['commandReplayTtlMs', 'commandReplayTtlMs'],
+    ['snapshotTypes', 'snapshotTypes'],
+    ['maxStreams', 'maxStreams'],
   ]
   t.same(Object.keys(chart).sort(), pairs.map(([c]) => c).sort(), 'every chart config value is listed here')
   for (const [chartKey, configKey] of pairs) {
@@ -106,4 +144,11 @@ t.test("the config part of the schema has src/config.ts's limits", async (t) => 
   t.same(chart.logLevel?.enum, [...LOG_LEVELS])
   t.equal(chart.webcontrolCommands?.items?.pattern, service.webcontrolCommands?.items?.pattern)
   t.equal(chart.webcontrolCommands?.minItems, service.webcontrolCommands?.minItems)
+  t.same(
+    [chart.controlChannel?.minLength, chart.snapshotTypes?.items?.minLength],
+    [service.controlChannel?.minLength, service.snapshotTypes?.items?.minLength],
+  )
+  // Stricter on purpose: SNAPSHOT_TYPES="" reads as the default list, not as none.
+  t.equal(service.snapshotTypes?.minItems, undefined)
+  t.equal(chart.snapshotTypes?.minItems, 1)
 })

@@ -1,5 +1,10 @@
 import t from 'tap'
-import { ClientStream, type EndReason, type StreamEvent } from '../../src/lib/client-stream.js'
+import {
+  ClientStream,
+  type DeliveryTally,
+  type EndReason,
+  type StreamEvent,
+} from '../../src/lib/client-stream.js'
 
 const state = (type: string, text: string): StreamEvent => ({
   type,
@@ -122,4 +127,66 @@ t.test('breaking out of for-await ends the stream', async (t) => {
   }
   t.same(seen, ['a'])
   t.same(reasons, ['client-closed'])
+})
+
+/** A tally that records what the stream reports, as the metrics would count it. */
+function recorder() {
+  const firstWrites: string[] = []
+  const discarded: string[] = []
+  const tally: DeliveryTally = {
+    direct: 0,
+    coalesced: 0,
+    refused: 0,
+    firstWrite(event) {
+      firstWrites.push(event.frame.toString())
+      event.receivedAt = 0
+    },
+    discarded(events) {
+      discarded.push(...events.map((e) => e.frame.toString()))
+    },
+  }
+  return { tally, firstWrites, discarded }
+}
+
+t.test('the tally hears direct hand-overs, coalescing, refusals and discards', async (t) => {
+  const { tally, firstWrites, discarded } = recorder()
+  const stream = new ClientStream({ maxBytes: 10, onEnd: () => {}, tally })
+  const timed = (type: string, text: string): StreamEvent => ({ ...state(type, text), receivedAt: 1 })
+
+  // A waiting reader takes the event at once: direct, and not timed by the stream.
+  const waiting = stream.next()
+  t.equal(stream.push(timed('A', 'a1')), true)
+  t.equal((await waiting).value?.toString(), 'a1')
+  t.same([tally.direct, tally.coalesced, tally.refused], [1, 0, 0])
+  t.same(firstWrites, [])
+
+  // Queued: the newer A replaces the older; the first dequeue of a timed event is reported once.
+  const a3 = timed('A', 'a3')
+  t.equal(stream.push(timed('A', 'a2')), true)
+  t.equal(stream.push(a3), true)
+  t.equal(stream.push(heartbeat), true)
+  t.same([tally.direct, tally.coalesced, tally.refused], [1, 1, 0])
+  t.same(await take(stream, 1), ['a3'])
+  t.same(firstWrites, ['a3'])
+  t.equal(a3.receivedAt, 0)
+  // Another stream taking the same event later does not report it again.
+  const other = new ClientStream({ maxBytes: 10, onEnd: () => {}, tally })
+  other.push(a3)
+  t.same(await take(other, 1), ['a3'])
+  t.same(firstWrites, ['a3'])
+  t.same(await take(stream, 1), [': hb\n\n'])
+
+  // Overflow: the refused event is counted; what was queued is discarded (heartbeats aside).
+  t.equal(stream.push(state('B', 'bb')), true)
+  t.equal(stream.push(heartbeat), true)
+  t.equal(stream.push(command('cc')), true)
+  t.equal(stream.queuedBytes, 10)
+  t.equal(stream.push(state('D', 'd')), false)
+  t.equal(stream.endReason, 'overflow')
+  t.same([tally.direct, tally.coalesced, tally.refused], [1, 1, 1])
+  t.same(discarded, ['bb', 'cc'])
+
+  // Ending with nothing queued discards nothing.
+  other.end('client-closed')
+  t.same(discarded, ['bb', 'cc'])
 })
