@@ -22,6 +22,12 @@ export interface BenchConfig {
   scaleClients: number
   scaleHoldSeconds: number
   scaleHeartbeatMs: number
+  /** Before each measurement, wait up to quietMaxSeconds (quietBudgetSeconds in all) for all cores to be ≤ quietPercent busy. */
+  quietPercent: number
+  quietMaxSeconds: number
+  quietBudgetSeconds: number
+  /** BENCH_NODE_ARGS: node flags for both targets (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+  nodeArgs: string[]
   /** Which scenarios to run (comma list of startup,get,small,large,scale); all by default. */
   only: Set<string>
 }
@@ -62,6 +68,10 @@ export function loadBenchConfig(env = process.env): BenchConfig {
     scaleClients: num('BENCH_SCALE_CLIENTS', 19_000, 2000, quick),
     scaleHoldSeconds: num('BENCH_SCALE_HOLD_SECONDS', 10, 3, quick),
     scaleHeartbeatMs: num('BENCH_SCALE_HEARTBEAT_MS', 1000, 1000, quick),
+    quietPercent: num('BENCH_QUIET_PERCENT', 25, 25, quick),
+    quietMaxSeconds: num('BENCH_QUIET_MAX_SECONDS', 10, 2, quick),
+    quietBudgetSeconds: num('BENCH_QUIET_BUDGET_SECONDS', 90, 10, quick),
+    nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
     only: new Set(only ? only.split(',').map((s) => s.trim()) : SCENARIOS),
   }
 }

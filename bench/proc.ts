@@ -53,7 +53,7 @@ export class CpuWindow {
 }
 
 /** The whole machine's CPU counters (all cores), from the first line of /proc/stat, in ticks. */
-function machineTicks(): { busy: number; total: number } {
+export function machineTicks(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] as string
   const ticks = line.trim().split(/\s+/).slice(1).map(Number)
   // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
@@ -89,5 +89,47 @@ export class MachineWindow {
       loadGeneratorPercentOfCore: (cpu / wall) * 100,
       machineBusyPercent: total > 0 ? (busy / total) * 100 : 0,
     }
+  }
+}
+
+/**
+ * Waits (bounded) for the machine to be quiet before a measurement: other work on these
+ * shared 2 cores (a build, a test run) would be charged to whichever target runs then.
+ * Returns how long it waited and how busy the machine was in the last sample.
+ */
+export class QuietGate {
+  readonly #thresholdPercent: number
+  readonly #maxWaitMs: number
+  #budgetMs: number
+  waitedMs = 0
+  gates = 0
+  timeouts = 0
+
+  constructor(thresholdPercent: number, maxWaitSeconds: number, budgetSeconds: number) {
+    this.#thresholdPercent = thresholdPercent
+    this.#maxWaitMs = maxWaitSeconds * 1000
+    this.#budgetMs = budgetSeconds * 1000
+  }
+
+  async wait(): Promise<{ waitedMs: number; busyPercent: number }> {
+    this.gates++
+    const t0 = performance.now()
+    let busyPercent = 100
+    for (;;) {
+      const a = machineTicks()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const b = machineTicks()
+      busyPercent = b.total > a.total ? ((b.busy - a.busy) / (b.total - a.total)) * 100 : 0
+      const waited = performance.now() - t0
+      if (busyPercent <= this.#thresholdPercent) break
+      if (waited >= Math.min(this.#maxWaitMs, this.#budgetMs)) {
+        this.timeouts++
+        break
+      }
+    }
+    const waitedMs = performance.now() - t0
+    this.#budgetMs = Math.max(0, this.#budgetMs - waitedMs)
+    this.waitedMs += waitedMs
+    return { waitedMs, busyPercent }
   }
 }

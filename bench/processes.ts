@@ -115,6 +115,8 @@ export interface TargetOptions {
   redisUrl: string
   heartbeatMs?: number
   env?: Record<string, string>
+  /** Extra node flags, e.g. --cpu-prof to see where a target spends its time. */
+  nodeArgs?: string[]
 }
 
 /** GET a path on loopback; resolves with the status (0 when the connection fails). */
@@ -166,7 +168,8 @@ export class Target {
     const entry = kind === 'service' ? SERVICE_ENTRY : FLOOR_ENTRY
     const t0 = performance.now()
     // stdout is a pipe, not a TTY: the service logs JSON lines without a pino-pretty worker.
-    const child = track(spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] }))
+    const args = [...(options.nodeArgs ?? []), entry]
+    const child = track(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }))
     const target = new Target(kind, port, child)
     child.stdout?.on('data', () => {})
     child.stderr?.on('data', (chunk: Buffer) => {

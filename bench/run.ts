@@ -13,7 +13,7 @@ import { ClientPool } from './client-pool.js'
 import { type BenchConfig, loadBenchConfig } from './config.js'
 import { fixture, storedForm } from './fixtures.js'
 import { FLOOR_ENTRY, RESULTS_DIR, SERVICE_ENTRY, WORKER_ENTRY } from './paths.js'
-import { openFileLimit, rssKb } from './proc.js'
+import { openFileLimit, QuietGate, rssKb } from './proc.js'
 import { BenchRedis, Target, type TargetKind } from './processes.js'
 import { type Row, ratio, renderTable } from './report.js'
 import {
@@ -98,12 +98,14 @@ async function main(): Promise<void> {
   const redis = await BenchRedis.start()
   const publisher = redis.client()
   const pool = ClientPool.start(workers)
-  const ctx: BenchContext = { pool, publisher, channel: 'update', log: out }
+  const gate = new QuietGate(config.quietPercent, config.quietMaxSeconds, config.quietBudgetSeconds)
+  const ctx: BenchContext = { pool, publisher, channel: 'update', log: out, quiet: () => gate.wait() }
   const results: Results = {}
   const live = new Set<Target>()
   const start = async (kind: TargetKind, heartbeatMs?: number) => {
     const target = await Target.start(kind, {
       redisUrl: redis.url,
+      nodeArgs: config.nodeArgs,
       ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
     })
     live.add(target)
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
       const runs: Record<TargetKind, number[]> = { service: [], floor: [] }
       for (let i = 0; i < config.startupRuns; i++) {
         for (const kind of order(i)) {
+          await gate.wait()
           const target = await start(kind)
           runs[kind].push(target.readyMs)
           await stop(target)
@@ -149,6 +152,7 @@ async function main(): Promise<void> {
         for (const kind of KINDS) await getLoad(targets[kind], path, 1, config.getConnections) // warm-up
         for (let round = 0; round < config.getRounds; round++) {
           for (const kind of order(round)) {
+            await gate.wait()
             runs[kind].push(await getLoad(targets[kind], path, config.getSeconds, config.getConnections))
           }
         }
@@ -258,6 +262,7 @@ async function main(): Promise<void> {
         serviceVersion: pkg.version,
         machine: info,
         workers,
+        quietGate: { gates: gate.gates, waitedSeconds: gate.waitedMs / 1000, timeouts: gate.timeouts },
         config: { ...config, only: [...config.only] },
         results,
         rows: rows.map((r) => ({ ...r, ratio: ratio(r.service, r.floor) })),
@@ -265,6 +270,9 @@ async function main(): Promise<void> {
       null,
       2,
     )}\n`,
+  )
+  out(
+    `quiet gate: ${gate.gates} waits, ${(gate.waitedMs / 1000).toFixed(1)} s in all, ${gate.timeouts} gave up on a busy machine`,
   )
   const failed = rows.filter((r) => r.pass === false).length
   out(

@@ -16,6 +16,8 @@ export interface BenchContext {
   publisher: Redis
   channel: string
   log(line: string): void
+  /** Resolves when the machine is quiet enough to measure (bounded wait). */
+  quiet(): Promise<unknown>
 }
 
 // ---------------------------------------------------------------- GET /key/...
@@ -171,6 +173,7 @@ export async function fanout(
   const payloads = [fixture('Weather.json'), fixture('NFL.json')]
   const frames: ExpectedFrame[] = payloads.map((p, kind) => ({ kind, bytes: updateFrame(p) }))
   await ctx.pool.phase(frames, [0, 1], messages)
+  await ctx.quiet()
   const rssKbBefore = rssKb(target.pid)
   const cpu = new CpuWindow(target.pid)
   const machine = new MachineWindow(ctx.pool.pids)
@@ -251,6 +254,7 @@ export async function webcontrol(
     [],
     puts,
   )
+  await ctx.quiet()
   const statuses: Promise<number>[] = []
   const sendTimes = await paced(puts, rate, () => {
     statuses.push(put(agent, target.port, '/webcontrol/pp'))
@@ -288,6 +292,7 @@ export interface IdleResult {
 /** Connected clients and no traffic but the heartbeats: the target's CPU and RSS. */
 export async function idle(ctx: BenchContext, target: Target, clients: number, seconds: number) {
   await ctx.pool.phase([], [], 0)
+  await ctx.quiet()
   const rssKbStart = rssKb(target.pid)
   const cpu = new CpuWindow(target.pid)
   const machine = new MachineWindow(ctx.pool.pids)
@@ -342,6 +347,7 @@ export async function scale(
   const rssKbBefore = rssKb(target.pid)
   const connect = await connectClients(ctx, target, clients)
   await ctx.pool.phase([], [], 0)
+  await ctx.quiet()
   const cpu = new CpuWindow(target.pid)
   await sleep(holdSeconds * 1000)
   const usage = cpu.end()

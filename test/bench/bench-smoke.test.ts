@@ -39,7 +39,7 @@ t.test('bench building blocks', async (t) => {
   }
   const pool = ClientPool.start(WORKERS)
   t.teardown(() => pool.stop())
-  const ctx: BenchContext = { pool, publisher, channel: 'update', log: () => {} }
+  const ctx: BenchContext = { pool, publisher, channel: 'update', log: () => {}, quiet: async () => {} }
 
   for (const kind of ['service', 'floor'] satisfies TargetKind[]) {
     await t.test(kind, async (t) => {
