@@ -28,6 +28,8 @@ export interface BenchConfig {
   quietBudgetSeconds: number
   /** BENCH_NODE_ARGS: node flags for both targets (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
   nodeArgs: string[]
+  /** BENCH_TARGET_LOG_DIR: keep each target's stdout and stderr there. */
+  targetLogDir: string | undefined
   /** Which scenarios to run (comma list of startup,get,small,large,scale); all by default. */
   only: Set<string>
 }
@@ -72,6 +74,7 @@ export function loadBenchConfig(env = process.env): BenchConfig {
     quietMaxSeconds: num('BENCH_QUIET_MAX_SECONDS', 10, 2, quick),
     quietBudgetSeconds: num('BENCH_QUIET_BUDGET_SECONDS', 90, 10, quick),
     nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+    targetLogDir: env.BENCH_TARGET_LOG_DIR?.trim() || undefined,
     only: new Set(only ? only.split(',').map((s) => s.trim()) : SCENARIOS),
   }
 }

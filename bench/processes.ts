@@ -1,8 +1,10 @@
 /** Starting and stopping what the bench measures: its own redis-server, the service and the floor. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
 import { FLOOR_ENTRY, SERVICE_ENTRY } from './paths.js'
@@ -117,6 +119,8 @@ export interface TargetOptions {
   env?: Record<string, string>
   /** Extra node flags, e.g. --cpu-prof to see where a target spends its time. */
   nodeArgs?: string[]
+  /** A folder to keep the target's stdout and stderr in (`<kind>-<pid>.log`), e.g. for --trace-gc. */
+  logDir?: string
 }
 
 /** GET a path on loopback; resolves with the status (0 when the connection fails). */
@@ -171,6 +175,11 @@ export class Target {
     const args = [...(options.nodeArgs ?? []), entry]
     const child = track(spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] }))
     const target = new Target(kind, port, child)
+    if (options.logDir !== undefined) {
+      const log = createWriteStream(join(options.logDir, `${kind}-${child.pid}.log`))
+      child.stdout?.pipe(log)
+      child.stderr?.pipe(log)
+    }
     child.stdout?.on('data', () => {})
     child.stderr?.on('data', (chunk: Buffer) => {
       target.#stderr = (target.#stderr + chunk.toString()).slice(-4000)
@@ -204,6 +213,15 @@ export class Target {
 
   get running(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null
+  }
+
+  /** Throws a clear error when the target is gone (rather than a missing /proc file later). */
+  check(): void {
+    if (this.running) return
+    const how = this.#child.signalCode ?? `code ${this.#child.exitCode}`
+    throw new Error(
+      `the ${this.kind} (pid ${this.pid}) exited (${how}) during the bench: ${this.#stderr.slice(-800)}`,
+    )
   }
 
   /** SIGTERM (the service closes its streams gracefully), SIGKILL after 10 s. */

@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     const target = await Target.start(kind, {
       redisUrl: redis.url,
       nodeArgs: config.nodeArgs,
+      ...(config.targetLogDir === undefined ? {} : { logDir: config.targetLogDir }),
       ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
     })
     live.add(target)
@@ -317,6 +318,18 @@ function tableRows(config: BenchConfig, r: Results): Row[] {
       unit: 'ms',
       target: '≤ 1.25× floor',
       pass: s.latencyMs.p99 <= 1.25 * f.latencyMs.p99,
+    })
+    rows.push({
+      figure: `GET ${path} CPU per request`,
+      service: s.cpuUsPerRequest,
+      floor: f.cpuUsPerRequest,
+      unit: 'µs',
+    })
+    rows.push({
+      figure: `GET ${path} target CPU`,
+      service: s.cpuPercentOfCore,
+      floor: f.cpuPercentOfCore,
+      unit: '% of a core',
     })
   }
   const lossRow = (label: string, s: FanoutResult, f: FanoutResult): Row => {

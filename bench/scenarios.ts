@@ -24,6 +24,8 @@ export interface BenchContext {
 
 export interface GetRun {
   seconds: number
+  /** The target's CPU over the run (user + system). */
+  cpuSeconds: number
   /** Every 2xx response's latency in ms. */
   latencies: number[]
   errors: number
@@ -38,6 +40,8 @@ export interface GetResult {
   requests: number
   reqPerSec: number
   latencyMs: LatencySummary
+  cpuPercentOfCore: number
+  cpuUsPerRequest: number
   errors: number
   non2xx: number
   bytesPerResponse: number
@@ -45,6 +49,7 @@ export interface GetResult {
 
 /** autocannon as a library; latencies from its per-response event (sub-ms precision). */
 export async function getLoad(target: Target, path: string, seconds: number, connections: number) {
+  target.check()
   const latencies: number[] = []
   let bytes = 0
   const instance = autocannon({
@@ -59,9 +64,12 @@ export async function getLoad(target: Target, path: string, seconds: number, con
     }
   })
   const t0 = performance.now()
+  const cpu = new CpuWindow(target.pid)
   const result = await instance
+  const usage = cpu.end()
   return {
     seconds: (performance.now() - t0) / 1000,
+    cpuSeconds: usage.cpuSeconds,
     latencies,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
@@ -73,6 +81,7 @@ export async function getLoad(target: Target, path: string, seconds: number, con
 export function combineGetRuns(path: string, runs: GetRun[]): GetResult {
   const seconds = runs.reduce((s, r) => s + r.seconds, 0)
   const latencies = runs.flatMap((r) => r.latencies)
+  const cpuSeconds = runs.reduce((s, r) => s + r.cpuSeconds, 0)
   return {
     path,
     runs: runs.length,
@@ -80,6 +89,8 @@ export function combineGetRuns(path: string, runs: GetRun[]): GetResult {
     requests: latencies.length,
     reqPerSec: latencies.length / seconds,
     latencyMs: summarize(latencies),
+    cpuPercentOfCore: (cpuSeconds / seconds) * 100,
+    cpuUsPerRequest: (cpuSeconds * 1e6) / Math.max(1, latencies.length),
     errors: runs.reduce((s, r) => s + r.errors, 0),
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     bytesPerResponse: runs[0]?.bytesPerResponse ?? 0,
@@ -96,6 +107,7 @@ export interface ConnectOutcome {
 }
 
 export async function connectClients(ctx: BenchContext, target: Target, count: number) {
+  target.check()
   const r = await ctx.pool.connect(target.port, count)
   return { requested: count, connected: r.connected, failed: r.failed, seconds: r.ms / 1000 }
 }
@@ -170,6 +182,7 @@ export async function fanout(
   messages: number,
   rate: number,
 ): Promise<FanoutResult> {
+  target.check()
   const payloads = [fixture('Weather.json'), fixture('NFL.json')]
   const frames: ExpectedFrame[] = payloads.map((p, kind) => ({ kind, bytes: updateFrame(p) }))
   await ctx.pool.phase(frames, [0, 1], messages)
@@ -186,6 +199,7 @@ export async function fanout(
     ctx.log(`  warning: a PUBLISH reached ${receivers.join(',')} subscribers`)
   const expected = clients * messages
   const stats = await awaitUpdates(ctx, expected)
+  target.check()
   const usage = cpu.end()
   const rest = machine.end()
   const latencies = await ctx.pool.latencies(sendTimes)
@@ -246,6 +260,7 @@ export async function webcontrol(
   puts: number,
   rate: number,
 ): Promise<WebcontrolResult> {
+  target.check()
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
   // Warms the connection and the route with an invalid command: a 400 broadcasts nothing.
   await put(agent, target.port, '/webcontrol/PP')
@@ -291,12 +306,14 @@ export interface IdleResult {
 
 /** Connected clients and no traffic but the heartbeats: the target's CPU and RSS. */
 export async function idle(ctx: BenchContext, target: Target, clients: number, seconds: number) {
+  target.check()
   await ctx.pool.phase([], [], 0)
   await ctx.quiet()
   const rssKbStart = rssKb(target.pid)
   const cpu = new CpuWindow(target.pid)
   const machine = new MachineWindow(ctx.pool.pids)
   await sleep(seconds * 1000)
+  target.check()
   const usage = cpu.end()
   const rest = machine.end()
   const stats = await ctx.pool.stats()
@@ -344,12 +361,15 @@ export async function scale(
   holdSeconds: number,
   heartbeatMs: number,
 ): Promise<ScaleResult> {
+  target.check()
   const rssKbBefore = rssKb(target.pid)
   const connect = await connectClients(ctx, target, clients)
   await ctx.pool.phase([], [], 0)
   await ctx.quiet()
+  target.check()
   const cpu = new CpuWindow(target.pid)
   await sleep(holdSeconds * 1000)
+  target.check()
   const usage = cpu.end()
   // Timer phase against the hold window: allow one tick either side.
   const expectedHeartbeats = Math.max(1, Math.floor((holdSeconds * 1000) / heartbeatMs) - 1)
