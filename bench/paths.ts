@@ -15,7 +15,10 @@ function findRepoRoot(): string {
 }
 
 export const REPO_ROOT = findRepoRoot()
-export const SERVICE_ENTRY = join(REPO_ROOT, 'dist', 'src', 'server.js')
+/** BENCH_SERVICE_ENTRY: another build of the service to measure (a candidate change), same floor. */
+export const SERVICE_ENTRY = resolve(
+  process.env.BENCH_SERVICE_ENTRY ?? join(REPO_ROOT, 'dist', 'src', 'server.js'),
+)
 export const FLOOR_ENTRY = join(REPO_ROOT, 'dist', 'bench', 'floor.js')
 export const WORKER_ENTRY = join(REPO_ROOT, 'dist', 'bench', 'client-worker.js')
 export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results')

@@ -119,6 +119,8 @@ export interface TargetOptions {
   env?: Record<string, string>
   /** Extra node flags, e.g. --cpu-prof to see where a target spends its time. */
   nodeArgs?: string[]
+  /** Another entry point for this kind (default: the built service, or the floor). */
+  entry?: string
   /** A folder to keep the target's stdout and stderr in (`<kind>-<pid>.log`), e.g. for --trace-gc. */
   logDir?: string
 }
@@ -169,7 +171,7 @@ export class Target {
       HEARTBEAT_INTERVAL_MS: String(options.heartbeatMs ?? 15_000),
       ...options.env,
     }
-    const entry = kind === 'service' ? SERVICE_ENTRY : FLOOR_ENTRY
+    const entry = options.entry ?? (kind === 'service' ? SERVICE_ENTRY : FLOOR_ENTRY)
     const t0 = performance.now()
     // stdout is a pipe, not a TTY: the service logs JSON lines without a pino-pretty worker.
     const args = [...(options.nodeArgs ?? []), entry]
