@@ -1,4 +1,4 @@
-/** One SSE client's queue of framed events: an async iterator with a filter, a byte cap and an idempotent end(). */
+/** One SSE client's stream of framed events: written straight to its socket, queued (bounded, coalesced) while the socket is full. */
 
 export type EndReason = 'client-closed' | 'overflow' | 'shutdown'
 
@@ -48,6 +48,14 @@ interface Pending {
   live: boolean
 }
 
+/** Where a stream writes: the client's HTTP response, or any Writable. */
+export interface FrameSink {
+  /** False when the sink's buffer is full: wait for 'drain' before writing more. */
+  write(chunk: Buffer): boolean
+  on(event: 'drain', listener: () => void): unknown
+  off(event: 'drain', listener: () => void): unknown
+}
+
 export interface ClientStreamOptions {
   maxBytes: number
   /** Only these types (heartbeats always pass); undefined for everything. */
@@ -59,27 +67,40 @@ export interface ClientStreamOptions {
 const HEARTBEAT_KEY = ':heartbeat'
 
 /**
- * Why a class and not an `async function*`: a generator awaiting its next event cannot be
- * stopped from outside, so a client that left would keep it (and its listener) alive.
- * Here `end()` resolves a pending `next()` at once, and the owner drops every reference.
+ * A client's stream: an explicit object with a bounded queue and an idempotent `end()`,
+ * never an `async function*` (a generator awaiting its next event cannot be stopped from
+ * outside, so a client that left would keep it alive).
  *
- * Events queue only while the writer is waiting for the socket to drain. Meanwhile a
- * newer state update of a type replaces the pending older one, so a slow display catches
- * up to the present instead of replaying the past; commands keep their order.
+ * Until `attach()` every event queues (the route writes a replay or snapshot first). Once
+ * attached, an event goes straight to the socket with one synchronous write while the
+ * socket takes it: no promise, no timer, no closure per event per client. The first write
+ * the socket refuses to take without buffering turns queueing on until 'drain'. While
+ * queued, a newer state update of a type replaces the pending older one, so a slow
+ * display catches up to the present instead of replaying the past; commands keep their
+ * order; past `maxBytes` the client is ended with 'overflow' instead of growing the process.
  */
-export class ClientStream implements AsyncIterableIterator<Buffer> {
+export class ClientStream {
   #queue: Pending[] = []
   #head = 0
   #byType = new Map<string, Pending>()
   #queuedBytes = 0
   /** Replaced entries still in the array; compacted away before they add up. */
   #dead = 0
-  #waiting: ((result: IteratorResult<Buffer>) => void) | undefined
+  #sink: FrameSink | undefined
+  /** The sink refused more until 'drain'. */
+  #blocked = false
   #endReason: EndReason | undefined
+  #resolveFinished!: (reason: EndReason) => void
   readonly #maxBytes: number
   readonly #filter: ReadonlySet<string> | undefined
   readonly #onEnd: (reason: EndReason) => void
   readonly #tally: DeliveryTally
+  readonly #onDrain = (): void => {
+    this.#blocked = false
+    this.#flush()
+  }
+  /** Resolves once, with the reason, when the stream ends. */
+  readonly finished: Promise<EndReason>
   /** Events replaced by a newer one of their type before they were written. */
   coalesced = 0
 
@@ -88,6 +109,9 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
     this.#filter = filter
     this.#onEnd = onEnd
     this.#tally = tally
+    this.finished = new Promise((resolve) => {
+      this.#resolveFinished = resolve
+    })
   }
 
   get ended(): boolean {
@@ -98,7 +122,7 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
     return this.#endReason
   }
 
-  /** Bytes queued and not yet taken by the writer. */
+  /** Bytes queued and not yet written. */
   get queuedBytes(): number {
     return this.#queuedBytes
   }
@@ -108,17 +132,24 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
     return type === undefined || this.#filter === undefined || this.#filter.has(type)
   }
 
+  /** Starts writing to `sink`: what is queued first, then each event as it comes. */
+  attach(sink: FrameSink): void {
+    if (this.#endReason !== undefined || this.#sink !== undefined) return
+    this.#sink = sink
+    sink.on('drain', this.#onDrain)
+    this.#flush()
+  }
+
   /**
-   * Queues an event the client's filter accepts. A client whose queue would pass the cap
-   * is ended with 'overflow' instead of growing the process. False when not queued.
+   * Writes or queues an event the client's filter accepts. False when refused: filtered
+   * out, ended, or over the byte cap (which ends the stream).
    */
   push(event: StreamEvent): boolean {
     if (this.#endReason !== undefined || !this.accepts(event.type)) return false
-    const waiting = this.#waiting
-    if (waiting !== undefined) {
-      this.#waiting = undefined
+    const sink = this.#sink
+    if (sink !== undefined && !this.#blocked && this.#queuedBytes === 0) {
       this.#tally.direct++
-      waiting({ value: event.frame, done: false })
+      if (!sink.write(event.frame)) this.#blocked = true
       return true
     }
     const key = event.coalesce ? (event.type ?? HEARTBEAT_KEY) : undefined
@@ -144,6 +175,30 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
     return true
   }
 
+  /** Writes queued events until the queue is empty or the sink is full. */
+  #flush(): void {
+    const sink = this.#sink
+    if (sink === undefined) return
+    while (!this.#blocked && this.#head < this.#queue.length) {
+      const pending = this.#queue[this.#head++] as Pending
+      if (!pending.live) {
+        this.#dead--
+        continue
+      }
+      this.#queuedBytes -= pending.event.frame.length
+      const { type, coalesce, receivedAt } = pending.event
+      if (coalesce) this.#byType.delete(type ?? HEARTBEAT_KEY)
+      // The event's first write, if no client wrote it at once: time it.
+      if (receivedAt) this.#tally.firstWrite(pending.event)
+      if (!sink.write(pending.event.frame)) this.#blocked = true
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = []
+      this.#head = 0
+      this.#dead = 0
+    }
+  }
+
   #compact(): void {
     this.#queue = this.#queue.slice(this.#head).filter((pending) => pending.live)
     this.#head = 0
@@ -167,44 +222,9 @@ export class ClientStream implements AsyncIterableIterator<Buffer> {
     this.#dead = 0
     this.#byType.clear()
     this.#queuedBytes = 0
-    const waiting = this.#waiting
-    this.#waiting = undefined
-    waiting?.({ value: undefined, done: true })
+    this.#sink?.off('drain', this.#onDrain)
+    this.#sink = undefined
     this.#onEnd(reason)
-  }
-
-  next(): Promise<IteratorResult<Buffer>> {
-    while (this.#head < this.#queue.length) {
-      const pending = this.#queue[this.#head++] as Pending
-      if (!pending.live) {
-        this.#dead--
-        continue
-      }
-      this.#queuedBytes -= pending.event.frame.length
-      // The writer writes it as soon as this resolves: time the event's first write.
-      if (pending.event.receivedAt) this.#tally.firstWrite(pending.event)
-      const { type, coalesce } = pending.event
-      if (coalesce) this.#byType.delete(type ?? HEARTBEAT_KEY)
-      if (this.#head === this.#queue.length) {
-        this.#queue = []
-        this.#head = 0
-        this.#dead = 0
-      }
-      return Promise.resolve({ value: pending.event.frame, done: false })
-    }
-    if (this.#endReason !== undefined) return Promise.resolve({ value: undefined, done: true })
-    return new Promise((resolve) => {
-      this.#waiting = resolve
-    })
-  }
-
-  /** Called by `for await` when the loop exits early (break, throw). */
-  return(): Promise<IteratorResult<Buffer>> {
-    this.end('client-closed')
-    return Promise.resolve({ value: undefined, done: true })
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this
+    this.#resolveFinished(reason)
   }
 }

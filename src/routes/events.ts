@@ -132,9 +132,10 @@ const eventsRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         await writeAll(res, snapshot)
       }
 
-      for await (const chunk of stream) {
-        if (!res.write(chunk)) await drainOrClose(res)
-      }
+      // From here on the hub's broadcast writes to this socket itself; live events that came
+      // during the replay or snapshot were queued and go first.
+      stream.attach(res)
+      await stream.finished
       // Returning ends the response (the plugin closes it), so the client reconnects.
     },
   )

@@ -5,6 +5,7 @@ import t from 'tap'
 import type { Config } from '../../src/config.js'
 import { baseUrl, build } from '../helpers/build.js'
 import { fixture } from '../helpers/fixtures.js'
+import { HeldSink } from '../helpers/held-sink.js'
 import { increase, type Scrape, scrape } from '../helpers/metrics.js'
 import { RedisServer } from '../helpers/redis-server.js'
 import { openEvents, updateEvent } from '../helpers/sse-client.js'
@@ -90,7 +91,7 @@ t.test('a stream nobody reads: coalesced, dropped, and timed when first taken', 
   const cap = 4096
   const app = await build(t, redis, isolated({ clientMaxBufferBytes: cap, heartbeatMs: 600000 }))
   const channel = app.config.updateChannel
-  // A hub client like any /events stream, whose writer never asks for the next event.
+  // A hub client like any /events stream, not yet attached to a socket: events queue.
   const stream = app.hub.subscribe()
   t.teardown(() => stream.end('client-closed'))
   const before = await scrape(app)
@@ -104,15 +105,22 @@ t.test('a stream nobody reads: coalesced, dropped, and timed when first taken', 
   t.equal(increase(before, now, DELIVERED, { type: 'Weather', outcome: 'coalesced' }), 2)
   t.equal(increase(before, now, `${LATENCY}_count`), 0, 'nothing written yet')
 
-  const first = await stream.next()
-  t.equal(first.value?.toString(), updateEvent('{"type":"Weather","n":3}', `${app.hub.epoch}-3`))
+  // A writer takes the queued event: its first write is timed.
+  const sink = new HeldSink()
+  stream.attach(sink)
+  t.equal(sink.text(), updateEvent('{"type":"Weather","n":3}', `${app.hub.epoch}-3`))
   now = await scrape(app)
   t.equal(increase(before, now, `${LATENCY}_count`), 1, 'timed when the writer took it')
 
-  // A writer already waiting takes the next event at once: timed after the broadcast.
-  const waiting = stream.next()
+  // An attached stream writes the next event at once: timed after the broadcast. The
+  // sink is held, so that write fills it and what follows queues.
+  sink.hold()
   await db.publish(channel, '{"type":"AQI","n":1}')
-  t.equal((await waiting).value?.toString(), updateEvent('{"type":"AQI","n":1}', `${app.hub.epoch}-4`))
+  await waitFor(() => sink.text().includes('"AQI"'), 'the AQI event')
+  t.equal(
+    sink.text().slice(sink.text().indexOf('event: update', 10)),
+    updateEvent('{"type":"AQI","n":1}', `${app.hub.epoch}-4`),
+  )
   now = await scrape(app)
   t.equal(increase(before, now, `${LATENCY}_count`), 2)
   t.equal(increase(before, now, DELIVERED, { type: 'AQI', outcome: 'sent' }), 1)
