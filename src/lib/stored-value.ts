@@ -8,25 +8,71 @@ function isWrongType(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('WRONGTYPE')
 }
 
-/**
- * The JSON stored under `prefix + key`; `{}` when missing or empty (display clients expect
- * an object). `key` (without prefix) is what error bodies name.
- */
-export async function readStoredValue(redis: Redis, prefix: string, key: string): Promise<unknown> {
-  const fullKey = prefix + key
-  let raw: string | null
+/** What GET found: a string (maybe empty or missing), or a collection already rendered. */
+type Found = { raw: string | null } | { collection: unknown }
+
+async function find(redis: Redis, fullKey: string, key: string): Promise<Found> {
   try {
-    raw = await redis.get(fullKey)
+    return { raw: await redis.get(fullKey) }
   } catch (err) {
-    if (isWrongType(err)) return readCollection(redis, fullKey, key)
+    if (isWrongType(err)) return { collection: await readCollection(redis, fullKey, key) }
     throw new RedisUnavailableError(err)
   }
-  if (raw === null || raw === '') return EMPTY
+}
+
+function parse(raw: string, key: string): unknown {
   try {
     return JSON.parse(raw)
   } catch {
     throw new StoredValueNotJsonError(key)
   }
+}
+
+/**
+ * The JSON stored under `prefix + key`; `{}` when missing or empty (display clients expect
+ * an object). `key` (without prefix) is what error bodies name.
+ */
+export async function readStoredValue(redis: Redis, prefix: string, key: string): Promise<unknown> {
+  const found = await find(redis, prefix + key, key)
+  if ('collection' in found) return found.collection
+  return found.raw === null || found.raw === '' ? EMPTY : parse(found.raw, key)
+}
+
+/**
+ * Serialised bodies by key, reused while the stored string is unchanged: a value is
+ * written every few minutes and read on every request, and parsing and re-serialising a
+ * 4 KB value costs more than the rest of the request. Bounded: the oldest key goes first.
+ */
+export class BodyCache {
+  readonly #entries = new Map<string, { raw: string; body: string }>()
+  readonly #max: number
+
+  constructor(max = 256) {
+    this.#max = max
+  }
+
+  body(fullKey: string, raw: string, key: string): string {
+    const cached = this.#entries.get(fullKey)
+    if (cached !== undefined && cached.raw === raw) return cached.body
+    const body = JSON.stringify(parse(raw, key))
+    this.#entries.delete(fullKey)
+    this.#entries.set(fullKey, { raw, body })
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as string)
+    return body
+  }
+}
+
+/** The stored value re-serialised as JSON text, as `readStoredValue` would give it, via `cache`. */
+export async function readStoredJson(
+  redis: Redis,
+  prefix: string,
+  key: string,
+  cache: BodyCache,
+): Promise<string> {
+  const fullKey = prefix + key
+  const found = await find(redis, fullKey, key)
+  if ('collection' in found) return JSON.stringify(found.collection)
+  return found.raw === null || found.raw === '' ? '{}' : cache.body(fullKey, found.raw, key)
 }
 
 /** A hash, list, set or sorted set rendered as JSON rather than failing (the original gave a 500). */

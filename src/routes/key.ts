@@ -2,7 +2,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import type { Config } from '../config.js'
-import { readStoredValue } from '../lib/stored-value.js'
+import { BodyCache, readStoredJson } from '../lib/stored-value.js'
 import { AnyJson, errorResponses } from '../schemas.js'
 
 export interface KeyRoutesOptions {
@@ -23,34 +23,30 @@ export const EnvironmentReply = Type.Object({ AQI: AnyJson, Moon: AnyJson, Weath
 
 // Serialised here, not by a response schema: a stored JSON string must go out as `"text"`,
 // and Fastify would send a bare string as text/plain.
-function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
-  return reply.type('application/json; charset=utf-8').send(JSON.stringify(value))
+function sendJson(reply: FastifyReply, json: string): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(json)
 }
 
 const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (fastify, { config }) => {
   const prefix = config.keyPrefix
+  const cache = new BodyCache()
+  const read = (key: string) => readStoredJson(fastify.redis, prefix, key, cache)
 
   // A static path beats the parametric one, so this wins over a Redis key named Environment.
   fastify.get(
     '/key/Environment',
     { schema: { response: { 200: EnvironmentReply, ...errorResponses } } },
     async (_request, reply) => {
-      const values = await Promise.all(
-        ENVIRONMENT_KEYS.map((key) => readStoredValue(fastify.redis, prefix, key)),
-      )
-      const body: Record<string, unknown> = {}
-      ENVIRONMENT_KEYS.forEach((key, i) => {
-        body[key] = values[i]
-      })
-      return sendJson(reply, body)
+      const [aqi, moon, weather] = await Promise.all(ENVIRONMENT_KEYS.map(read))
+      // Each member is already JSON text: joined, not parsed and serialised again.
+      return sendJson(reply, `{"AQI":${aqi},"Moon":${moon},"Weather":${weather}}`)
     },
   )
 
   fastify.get(
     '/key/:key',
     { schema: { params: KeyParams, response: { 200: AnyJson, ...errorResponses } } },
-    async (request, reply) =>
-      sendJson(reply, await readStoredValue(fastify.redis, prefix, request.params.key)),
+    async (request, reply) => sendJson(reply, await read(request.params.key)),
   )
 }
 
