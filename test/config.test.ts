@@ -16,6 +16,13 @@ t.test('defaults match the contract', async (t) => {
     redisCommandTimeoutMs: 1500,
     clientMaxBufferBytes: 1048576,
     shutdownTimeoutMs: 8000,
+    redisDeployment: {
+      mode: 'standalone',
+      sentinels: [],
+      sentinelMaster: '',
+      clusterNodes: [],
+      healthCheckMs: 5000,
+    },
   })
   t.same(config, DEFAULTS)
 })
@@ -48,6 +55,13 @@ t.test('every variable is read', async (t) => {
     redisCommandTimeoutMs: 1000,
     clientMaxBufferBytes: 65536,
     shutdownTimeoutMs: 5000,
+    redisDeployment: {
+      mode: 'standalone',
+      sentinels: [],
+      sentinelMaster: '',
+      clusterNodes: [],
+      healthCheckMs: 5000,
+    },
   })
 })
 
