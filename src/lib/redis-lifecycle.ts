@@ -1,12 +1,12 @@
 /** Logging and closing shared by both Redis connections, so an outage reads the same for each. */
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 
 /**
  * Attaches the 'error' listener every ioredis connection needs (without one, an error is
  * printed and can crash the process), and logs each outage once rather than each retry.
  */
-export function watchConnection(client: Redis, log: FastifyBaseLogger): void {
+export function watchConnection(client: Redis | Cluster, log: FastifyBaseLogger): void {
   let down = false
   client.on('ready', () => {
     if (down) log.info('Redis connection restored')
@@ -25,7 +25,7 @@ export function watchConnection(client: Redis, log: FastifyBaseLogger): void {
 }
 
 /** QUIT politely, but never let a frozen Redis hold up shutdown. */
-export async function closeRedis(client: Redis, timeoutMs = 1000): Promise<void> {
+export async function closeRedis(client: Redis | Cluster, timeoutMs = 1000): Promise<void> {
   if (client.status === 'end') return
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<void>((resolve) => {

@@ -1,5 +1,5 @@
 /** Reading a stored value as JSON, whatever Redis type holds it. */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { HttpError, RedisUnavailableError, StoredValueNotJsonError } from '../errors.js'
 
 const EMPTY = Object.freeze({})
@@ -12,7 +12,7 @@ function isWrongType(err: unknown): boolean {
  * The JSON stored under `prefix + key`; `{}` when missing or empty (display clients expect
  * an object). `key` (without prefix) is what error bodies name.
  */
-export async function readStoredValue(redis: Redis, prefix: string, key: string): Promise<unknown> {
+export async function readStoredValue(redis: Redis | Cluster, prefix: string, key: string): Promise<unknown> {
   const fullKey = prefix + key
   let raw: string | null
   try {
@@ -30,7 +30,7 @@ export async function readStoredValue(redis: Redis, prefix: string, key: string)
 }
 
 /** A hash, list, set or sorted set rendered as JSON rather than failing (the original gave a 500). */
-async function readCollection(redis: Redis, fullKey: string, key: string): Promise<unknown> {
+async function readCollection(redis: Redis | Cluster, fullKey: string, key: string): Promise<unknown> {
   try {
     const type = await redis.type(fullKey)
     switch (type) {
