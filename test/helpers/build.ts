@@ -12,7 +12,7 @@ export interface Teardown {
 
 export const ORIGIN = 'http://localhost:3001'
 
-export function testConfig(redis: RedisServer, overrides: Partial<Config> = {}): Config {
+export function testConfig(redis: Pick<RedisServer, 'url'>, overrides: Partial<Config> = {}): Config {
   return validateConfig({
     ...DEFAULTS,
     port: 0,
@@ -27,7 +27,7 @@ export function testConfig(redis: RedisServer, overrides: Partial<Config> = {}):
 /** The app, ready, with its subscriber subscribed (unless `waitReady` is false). */
 export async function build(
   t: Teardown,
-  redis: RedisServer,
+  redis: Pick<RedisServer, 'url'>,
   overrides: Partial<Config> = {},
   { waitReady = true, listen = false } = {},
 ): Promise<FastifyInstance> {
