@@ -120,6 +120,11 @@ export function createRedis(config: Config, role: ConnectionRole): CommandConnec
         sentinelPassword: deployment.sentinelPassword,
         // A frozen sentinel must not hold up a reconnect.
         sentinelCommandTimeout: config.redisCommandTimeoutMs,
+        // Listen for +switch-master and reconnect at once: otherwise the connections stay
+        // on the old primary until the Sentinels get round to reconfiguring it (10 s in
+        // the failover test), reading stale values from a server no longer written to.
+        failoverDetector: true,
+        sentinelReconnectStrategy: retryDelay,
         // rediss:// means TLS to the primary ("TLSForSentinelMode") and to the sentinels.
         ...(settings.tls !== undefined
           ? { enableTLSForSentinelMode: true, tls: settings.tls, sentinelTLS: settings.tls }
