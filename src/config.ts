@@ -64,7 +64,8 @@ const SECRET_FIELDS = new Set(['sentinelPassword', 'tlsKey'])
 
 /** A URL as it may be shown: the password replaced, even when the URL does not parse. */
 export function redactUrl(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i, '$1:***@')
+  // Up to the last '@': an unencoded '@' or space in a password must not leave a piece of it.
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):.*@/is, '$1:***@')
 }
 
 /** A secret from `NAME` or from the file named by `NAME_FILE` (Kubernetes mounts secrets as files). */
