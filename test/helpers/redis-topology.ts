@@ -43,8 +43,9 @@ export class SentinelSet {
   /** A primary, one replica of it, and three Sentinels that know both and each other. */
   static async start(): Promise<SentinelSet> {
     const dir = mkdtempSync(join(tmpdir(), 'lsa-sentinel-'))
-    const primary = await RedisServer.start()
-    const replica = await RedisServer.start({ args: ['--replicaof', '127.0.0.1', String(primary.port)] })
+    // Their own folder: a replica writes the RDB it receives to disk.
+    const primary = await RedisServer.start({ args: ['--dir', dir] })
+    const replica = await RedisServer.start({ args: ['--dir', dir, '--replicaof', '127.0.0.1', String(primary.port)] })
     await waitFor(
       async () =>
         infoField(await withClient(replica, (c) => c.info('replication')), 'master_link_status') === 'up',
