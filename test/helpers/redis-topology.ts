@@ -45,7 +45,9 @@ export class SentinelSet {
     const dir = mkdtempSync(join(tmpdir(), 'lsa-sentinel-'))
     // Their own folder: a replica writes the RDB it receives to disk.
     const primary = await RedisServer.start({ args: ['--dir', dir] })
-    const replica = await RedisServer.start({ args: ['--dir', dir, '--replicaof', '127.0.0.1', String(primary.port)] })
+    const replica = await RedisServer.start({
+      args: ['--dir', dir, '--replicaof', '127.0.0.1', String(primary.port)],
+    })
     await waitFor(
       async () =>
         infoField(await withClient(replica, (c) => c.info('replication')), 'master_link_status') === 'up',
@@ -151,6 +153,8 @@ export class RedisCluster {
     for (let i = 0; i < size; i++) {
       const nodeDir = join(dir, `node-${i}`)
       mkdirSync(nodeDir)
+      // ACL SAVE writes here, so ACL users survive a restart like the keys do.
+      writeFileSync(join(nodeDir, 'users.acl'), '')
       nodes.push(
         await RedisServer.start({
           args: [
@@ -169,6 +173,8 @@ export class RedisCluster {
             'yes',
             '--appendfsync',
             'always',
+            '--aclfile',
+            join(nodeDir, 'users.acl'),
           ],
         }),
       )

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { type Config, REDIS_DEPLOYMENT_DEFAULTS } from '../../src/config.js'
+import { aclRefusals, createServiceUser, minimalAcl, SERVICE_USER } from '../helpers/acl.js'
 import { baseUrl, build } from '../helpers/build.js'
 import {
   checkAnswers,
@@ -43,6 +44,22 @@ t.teardown(() => {
 for (const key of ENVIRONMENT) {
   await withClient(owners.get(key) as RedisServer, (c) => c.set(prefix + key, values[key] as string))
 }
+// The service runs as the README's minimal ACL user, with the Cluster additions; every
+// test's channel is `update-<uuid>`.
+const PASSWORD = 'cluster-pw-4Kd'
+for (const node of cluster.nodes) {
+  await createServiceUser(
+    node,
+    minimalAcl(PASSWORD, prefix, 'update-*', ['+cluster|slots', '+cluster|info']),
+    true,
+  )
+}
+const SERVICE_URL = `redis://${SERVICE_USER}:${PASSWORD}@127.0.0.1:6379/0`
+
+async function checkNoRefusals(t: Test): Promise<void> {
+  for (const node of cluster.nodes)
+    t.same(await aclRefusals(node), [], `the ACL of ${node.port} refused nothing`)
+}
 
 function clusterConfig(): Partial<Config> {
   return {
@@ -69,7 +86,7 @@ async function subscriberNode(): Promise<RedisServer[]> {
 }
 
 t.test('keys in three slots, the aggregate, and messages published through every node', async (t) => {
-  const app = await build(t, { url: 'redis://127.0.0.1:6379/0' }, clusterConfig(), { listen: true })
+  const app = await build(t, { url: SERVICE_URL }, clusterConfig(), { listen: true })
   for (const key of ENVIRONMENT) {
     const res = await app.inject(`/key/${key}`)
     t.equal(res.statusCode, 200, key)
@@ -89,10 +106,11 @@ t.test('keys in three slots, the aggregate, and messages published through every
   t.equal(await numsub(cluster.nodes, app.config.updateChannel), 1, 'one subscription in the whole cluster')
   await publishAndCheck(t, publishers, app.config.updateChannel, clients, 'through-every-node')
   checkConnected(t, clients, app.hub.size)
+  await checkNoRefusals(t)
 })
 
 t.test('the node of the subscription and of one key restarted', async (t) => {
-  const app = await build(t, { url: 'redis://127.0.0.1:6379/0' }, clusterConfig(), { listen: true })
+  const app = await build(t, { url: SERVICE_URL }, clusterConfig(), { listen: true })
   const channel = app.config.updateChannel
   const clients = [await openEvents(baseUrl(app)), await openEvents(baseUrl(app))]
   t.teardown(() => {
@@ -128,4 +146,5 @@ t.test('the node of the subscription and of one key restarted', async (t) => {
   t.equal(await numsub(cluster.nodes, channel), 1, 'one subscription in the whole cluster')
   await publishAndCheck(t, publishers, channel, clients, 'after-node-restart')
   checkConnected(t, clients, app.hub.size)
+  await checkNoRefusals(t)
 })

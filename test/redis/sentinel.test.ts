@@ -1,5 +1,6 @@
 import t from 'tap'
 import { type Config, REDIS_DEPLOYMENT_DEFAULTS } from '../../src/config.js'
+import { aclRefusals, createServiceUser, minimalAcl, SERVICE_USER } from '../helpers/acl.js'
 import { baseUrl, build } from '../helpers/build.js'
 import {
   checkAnswers,
@@ -15,6 +16,11 @@ import { waitFor } from '../helpers/wait.js'
 
 const sentinels = await SentinelSet.start()
 t.teardown(() => sentinels.stop())
+// The service runs as the README's minimal ACL user, created on both data nodes (ACL
+// users are not replicated). Every test's channel is `update-<uuid>`; no key prefix.
+const PASSWORD = 'sentinel-data-pw-8Xw'
+for (const server of sentinels.servers) await createServiceUser(server, minimalAcl(PASSWORD, '', 'update-*'))
+const SERVICE_URL = `redis://${SERVICE_USER}:${PASSWORD}@127.0.0.1:6379/0`
 
 function sentinelConfig(): Partial<Config> {
   return {
@@ -41,7 +47,7 @@ t.test('reads and the subscription follow SENTINEL FAILOVER to the new primary',
   // The replica must have it before it can be promoted with it.
   await withClient(first, (c) => c.call('WAIT', '1', '2000'))
 
-  const app = await build(t, { url: 'redis://127.0.0.1:6379/0' }, sentinelConfig(), { listen: true })
+  const app = await build(t, { url: SERVICE_URL }, sentinelConfig(), { listen: true })
   const channel = app.config.updateChannel
   t.equal((await app.inject('/key/Weather')).body, '{"values":{"temp":61.5}}')
   t.equal((await app.inject('/ready')).statusCode, 200)
@@ -80,4 +86,6 @@ t.test('reads and the subscription follow SENTINEL FAILOVER to the new primary',
   t.teardown(() => after.disconnect())
   await publishAndCheck(t, [after], channel, clients, 'after-failover')
   checkConnected(t, clients, app.hub.size)
+  for (const server of sentinels.servers)
+    t.same(await aclRefusals(server), [], `the ACL of ${server.port} refused nothing`)
 })

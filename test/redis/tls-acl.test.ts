@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import { aclRefusals, createServiceUser, minimalAcl, SERVICE_USER } from '../helpers/acl.js'
 import { checkAnswers, numsub, publishAndCheck, startProbes, timedGet } from '../helpers/fault-checks.js'
 import { RedisServer } from '../helpers/redis-server.js'
 import { withClient } from '../helpers/redis-topology.js'
@@ -23,23 +24,7 @@ const SERVICE_PASSWORD = 's3cr:et@/%+ "pw"#9'
 const PREFIX = 'update:'
 const CHANNEL = 'tls-updates'
 /** The README's minimal ACL for this configuration (prefix `update:`, channel `tls-updates`). */
-const MINIMAL_ACL = [
-  'reset',
-  'on',
-  `>${SERVICE_PASSWORD}`,
-  `~${PREFIX}*`,
-  `&${CHANNEL}`,
-  '+get',
-  '+type',
-  '+hgetall',
-  '+lrange',
-  '+smembers',
-  '+zrange',
-  '+ping',
-  '+subscribe',
-  '+info',
-  '+client|setname',
-]
+const MINIMAL_ACL = minimalAcl(SERVICE_PASSWORD, PREFIX, CHANNEL)
 
 const tls = {
   ca: readFileSync(certs.caFile),
@@ -60,11 +45,10 @@ t.teardown(() => redis.stop())
 
 async function setUp(): Promise<void> {
   await withClient(redis, async (c) => {
-    await c.call('ACL', 'SETUSER', 'live-state', ...MINIMAL_ACL)
     await c.set(`${PREFIX}Weather`, '{"values":{"temp":61.5}}')
     await c.set(`${PREFIX}AQI`, '{"values":{"aqi":42}}')
-    await c.call('ACL', 'LOG', 'RESET')
   })
+  await createServiceUser(redis, MINIMAL_ACL)
 }
 await setUp()
 
@@ -73,7 +57,7 @@ writeFileSync(passwordFile, `${SERVICE_PASSWORD}\n`)
 
 function serviceEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    REDIS_URL: `rediss://live-state@127.0.0.1:${redis.port}/0`,
+    REDIS_URL: `rediss://${SERVICE_USER}@127.0.0.1:${redis.port}/0`,
     REDIS_PASSWORD_FILE: passwordFile,
     REDIS_TLS_CA_FILE: certs.caFile,
     REDIS_TLS_CERT_FILE: certs.clientCertFile,
@@ -143,7 +127,7 @@ t.test('TLS and an ACL user: reads, the aggregate, the stream, a restart; no sec
 
   t.equal(await stopServer(server), 0)
   // Checked after the shutdown, so that its QUIT counts too.
-  t.same(await withClient(redis, (c) => c.call('ACL', 'LOG')), [], 'the ACL refused nothing the service sent')
+  t.same(await aclRefusals(redis), [], 'the ACL refused nothing the service sent')
   t.match(server.output(), /"level":20/, 'the output is at debug level')
   t.same(secretsIn(server.output()), [], 'no secret in the debug output')
 })
