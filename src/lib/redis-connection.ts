@@ -90,8 +90,16 @@ function nodeOptions(config: Config, role: ConnectionRole, settings: ConnectionS
 export function createRedis(config: Config, role: 'command'): CommandConnection
 export function createRedis(config: Config, role: 'subscriber'): Redis
 export function createRedis(config: Config, role: ConnectionRole): CommandConnection {
-  const deployment = config.redisDeployment
   const settings = connectionSettings(config)
+  if (role === 'command' && config.redisDeployment.mode === 'cluster') return createCluster(config, settings)
+  const client = createSingle(config, role, settings)
+  if (role === 'subscriber') startSubscriberHealthCheck(client, config.redisDeployment.healthCheckMs)
+  return client
+}
+
+/** One connection: to the standalone Redis, to the primary the Sentinels name, or to one Cluster node. */
+function createSingle(config: Config, role: ConnectionRole, settings: ConnectionSettings): Redis {
+  const deployment = config.redisDeployment
   const options: RedisOptions = {
     ...nodeOptions(config, role, settings),
     retryStrategy: retryDelay,
@@ -104,13 +112,11 @@ export function createRedis(config: Config, role: ConnectionRole): CommandConnec
   }
   if (role === 'command') options.enableAutoPipelining = true
 
-  let client: CommandConnection
   switch (deployment.mode) {
     case 'standalone':
-      client = new Redis({ ...options, host: settings.host, port: settings.port, db: settings.db })
-      break
+      return new Redis({ ...options, host: settings.host, port: settings.port, db: settings.db })
     case 'sentinel':
-      client = new Redis({
+      return new Redis({
         ...options,
         db: settings.db,
         sentinels: deployment.sentinels,
@@ -130,16 +136,10 @@ export function createRedis(config: Config, role: ConnectionRole): CommandConnec
           ? { enableTLSForSentinelMode: true, tls: settings.tls, sentinelTLS: settings.tls }
           : {}),
       })
-      break
     case 'cluster':
-      client =
-        role === 'subscriber'
-          ? new Redis({ ...options, Connector: rotatingConnector(deployment.clusterNodes, settings.tls) })
-          : createCluster(config, settings)
-      break
+      // Only the subscriber: the command connection is a Cluster client (createCluster).
+      return new Redis({ ...options, Connector: rotatingConnector(deployment.clusterNodes, settings.tls) })
   }
-  if (role === 'subscriber') startSubscriberHealthCheck(client as Redis, deployment.healthCheckMs)
-  return client
 }
 
 function createCluster(config: Config, settings: ConnectionSettings): Cluster {

@@ -1,6 +1,6 @@
 /** Logging and closing shared by both Redis connections, so an outage reads the same for each. */
 import type { FastifyBaseLogger } from 'fastify'
-import type { Cluster, Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 
 /**
  * Attaches the 'error' listener every ioredis connection needs (without one, an error is
@@ -22,6 +22,19 @@ export function watchConnection(client: Redis | Cluster, log: FastifyBaseLogger)
     log.warn({ err }, 'Redis connection failed; retrying in the background')
   })
   client.on('end', () => log.debug('Redis connection closed'))
+  if (client instanceof Cluster) {
+    // A lost primary shows only as 'node error': the Cluster client itself stays 'ready'.
+    // Each node is named at warn level once every 30 s at most, at debug in between.
+    const warnedAt = new Map<string, number>()
+    client.on('node error', (err: Error, node: string) => {
+      if (Date.now() - (warnedAt.get(node) ?? 0) < 30000) {
+        log.debug({ err, node }, 'Redis Cluster node still unavailable')
+        return
+      }
+      warnedAt.set(node, Date.now())
+      log.warn({ err, node }, 'Redis Cluster node failed; retrying in the background')
+    })
+  }
 }
 
 /** QUIT politely, but never let a frozen Redis hold up shutdown. */
