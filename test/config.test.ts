@@ -33,6 +33,13 @@ t.test('defaults match the contract', async (t) => {
       'WorldCup',
     ],
     maxStreams: 19000,
+    redisDeployment: {
+      mode: 'standalone',
+      sentinels: [],
+      sentinelMaster: '',
+      clusterNodes: [],
+      healthCheckMs: 5000,
+    },
   })
   t.same(config, DEFAULTS)
 })
@@ -77,6 +84,13 @@ t.test('every variable is read', async (t) => {
     commandReplayTtlMs: 1000,
     snapshotTypes: ['Weather', 'AQI'],
     maxStreams: 3,
+    redisDeployment: {
+      mode: 'standalone',
+      sentinels: [],
+      sentinelMaster: '',
+      clusterNodes: [],
+      healthCheckMs: 5000,
+    },
   })
 })
 

@@ -1,5 +1,5 @@
 /** Rebuilding messages from the store: `{"type": T, …stored}` for each type that has a value. */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { HttpError, RedisUnavailableError } from '../errors.js'
 import { readStoredValue } from './stored-value.js'
 
@@ -16,7 +16,7 @@ export interface StoredMessage {
  * whose value is not a JSON object) are left out; a Redis failure rejects.
  */
 export async function readStoredMessages(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   types: string[],
 ): Promise<StoredMessage[]> {

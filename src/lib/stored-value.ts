@@ -1,5 +1,5 @@
 /** Reading a stored value as JSON, whatever Redis type holds it. */
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { HttpError, RedisUnavailableError, StoredValueNotJsonError } from '../errors.js'
 
 const EMPTY = Object.freeze({})
@@ -11,7 +11,7 @@ function isWrongType(err: unknown): boolean {
 /** What GET found: a string (maybe empty or missing), or a collection already rendered. */
 type Found = { raw: string | null } | { collection: unknown }
 
-async function find(redis: Redis, fullKey: string, key: string): Promise<Found> {
+async function find(redis: Redis | Cluster, fullKey: string, key: string): Promise<Found> {
   try {
     return { raw: await redis.get(fullKey) }
   } catch (err) {
@@ -32,7 +32,7 @@ function parse(raw: string, key: string): unknown {
  * The JSON stored under `prefix + key`; `{}` when missing or empty (display clients expect
  * an object). `key` (without prefix) is what error bodies name.
  */
-export async function readStoredValue(redis: Redis, prefix: string, key: string): Promise<unknown> {
+export async function readStoredValue(redis: Redis | Cluster, prefix: string, key: string): Promise<unknown> {
   const found = await find(redis, prefix + key, key)
   if ('collection' in found) return found.collection
   return found.raw === null || found.raw === '' ? EMPTY : parse(found.raw, key)
@@ -64,7 +64,7 @@ export class BodyCache {
 
 /** The stored value re-serialised as JSON text, as `readStoredValue` would give it, via `cache`. */
 export async function readStoredJson(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
   key: string,
   cache: BodyCache,
@@ -76,7 +76,7 @@ export async function readStoredJson(
 }
 
 /** A hash, list, set or sorted set rendered as JSON rather than failing (the original gave a 500). */
-async function readCollection(redis: Redis, fullKey: string, key: string): Promise<unknown> {
+async function readCollection(redis: Redis | Cluster, fullKey: string, key: string): Promise<unknown> {
   try {
     const type = await redis.type(fullKey)
     switch (type) {

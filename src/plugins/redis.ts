@@ -1,15 +1,17 @@
 /** The command connection to Redis (GET and friends), with bounded timeouts and its health for /ready. */
 
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
 import type { Config } from '../config.js'
-import { createRedis } from '../lib/redis-connection.js'
+import { type CommandConnection, createRedis } from '../lib/redis-connection.js'
 import { closeRedis, watchConnection } from '../lib/redis-lifecycle.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The command connection. Never subscribed, so GET always works on it. */
-    redis: Redis
+    /**
+     * The command connection. Never subscribed, so GET always works on it. A Cluster
+     * client in Cluster mode, routing each key to its node.
+     */
+    redis: CommandConnection
   }
 }
 
@@ -28,7 +30,7 @@ export default fp<RedisPluginOptions>(
     const client = createRedis(config, 'command')
     watchConnection(client, fastify.log.child({ redis: 'command' }))
     fastify.metrics.watchRedis(client, 'command')
-    fastify.decorate('redis', client)
+    fastify.decorate<CommandConnection>('redis', client)
     // Connect in the background: failures are logged by the watcher and retried forever.
     client.connect().catch(() => {})
     fastify.addHook('onClose', async () => closeRedis(client))

@@ -1,5 +1,6 @@
 /** Kubernetes probes: /live (the process serves HTTP) and /ready (it can do its job). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { commandConnectionProblem } from '../lib/redis-health.js'
 import { StatusReply } from '../schemas.js'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -12,16 +13,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const reasons: string[] = []
       if (fastify.hub.closing) reasons.push('shutting down')
       if (!fastify.hub.subscriberReady) reasons.push('not subscribed')
-      if (fastify.redis.status !== 'ready') {
-        reasons.push('command connection down')
-      } else {
-        // A frozen Redis keeps its socket "ready": ask it (bounded by the command timeout).
-        try {
-          await fastify.redis.ping()
-        } catch {
-          reasons.push('Redis not answering')
-        }
-      }
+      // A frozen Redis keeps its socket "ready": it is asked (bounded by the command timeout).
+      const problem = await commandConnectionProblem(fastify.redis)
+      if (problem !== undefined) reasons.push(problem)
       if (reasons.length === 0) return { status: 'ready' }
       request.log.debug({ reasons }, 'not ready')
       return reply.code(503).send({ status: 'unavailable' })

@@ -12,14 +12,16 @@ export interface Teardown {
 
 export const ORIGIN = 'http://localhost:3001'
 
-export function testConfig(redis: RedisServer, overrides: Partial<Config> = {}): Config {
+export function testConfig(redis: Pick<RedisServer, 'url'>, overrides: Partial<Config> = {}): Config {
+  // Channels of its own per app, so tests never hear each other ("update-*" for the ACL tests).
+  const id = randomUUID()
   return validateConfig({
     ...DEFAULTS,
     port: 0,
     host: '127.0.0.1',
     redisUrl: redis.url,
-    // A channel of its own per app, so tests never hear each other.
-    updateChannel: `update-${randomUUID()}`,
+    updateChannel: `update-${id}`,
+    controlChannel: `update-${id}-control`,
     ...overrides,
   })
 }
@@ -27,7 +29,7 @@ export function testConfig(redis: RedisServer, overrides: Partial<Config> = {}):
 /** The app, ready, with its subscriber subscribed (unless `waitReady` is false). */
 export async function build(
   t: Teardown,
-  redis: RedisServer,
+  redis: Pick<RedisServer, 'url'>,
   overrides: Partial<Config> = {},
   { waitReady = true, listen = false } = {},
 ): Promise<FastifyInstance> {
