@@ -252,6 +252,14 @@ t.test('non-default config values reach the service as set', async (t) => {
     commandReplayTtlMs: 1000,
     snapshotTypes: ['Weather', 'AQI', 'NFL'],
     maxStreams: 25000,
+    // The chart runs standalone Redis; other modes go through extraEnv.
+    redisDeployment: {
+      mode: 'standalone',
+      sentinels: [],
+      sentinelMaster: '',
+      clusterNodes: [],
+      healthCheckMs: 5000,
+    },
   })
   const customContainer = pick(custom, 'Deployment', NAME).spec.template.spec.containers[0]
   t.same(customContainer.ports, [{ name: 'http', containerPort: 9000, protocol: 'TCP' }])

@@ -41,10 +41,12 @@ t.test('a short soak: restarts, no duplicate, nothing lost while subscribed, exi
   t.equal(figures.duplicated, 0)
   t.equal(figures.clientDisconnects, 0)
   t.equal(figures.serviceCrashed, null)
+  // Each one reached every client, or was superseded by a newer value of its type for a
+  // client that fell behind (the service coalesces then).
   t.equal(
-    figures.deliveredToEveryClient,
+    (figures.deliveredToEveryClient as number) + (figures.supersededForSlowClients as number),
     figures.publishedWhileSubscribed,
-    'every message published while subscribed reached every client',
+    'every message published while subscribed reached every client, or a newer one of its type did',
   )
   t.equal((figures.reads as { other: number }).other, 0, 'reads were 200 or 503 only')
 })
