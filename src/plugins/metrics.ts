@@ -10,7 +10,7 @@ import {
 } from '../lib/metrics.js'
 import { COMMAND_TYPE } from './pubsub.js'
 
-/** What the app records; the names, types and labels are listed in docs/deploy-kubernetes.md. */
+/** What the app records; the names, types and labels are listed in the README (Deploy to Kubernetes, Metrics). */
 export interface Metrics {
   /** Streams add to it while the hub hands them an event (ClientStream's `tally` option). */
   readonly tally: DeliveryTally

@@ -1,4 +1,4 @@
-/** values.yaml, values.schema.json and the values table in docs/deploy-kubernetes.md agree, and every value is commented. */
+/** values.yaml, values.schema.json and the values table in the README's "Deploy to Kubernetes" section agree, and every value is commented. */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -11,7 +11,10 @@ interface SchemaNode {
 
 const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8')) as SchemaNode
 const doc = parseDocument(readFileSync(join(chartDir, 'values.yaml'), 'utf8'))
-const docs = readFileSync(join(repoRoot, 'docs', 'deploy-kubernetes.md'), 'utf8')
+const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+// The section alone: the README's other tables list environment variables, not values.
+const sectionStart = readme.indexOf('## Deploy to Kubernetes')
+const docs = readme.slice(sectionStart, readme.indexOf('\n## ', sectionStart + 1))
 
 interface Value {
   path: string

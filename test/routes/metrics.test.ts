@@ -11,7 +11,7 @@ t.teardown(() => redis.stop())
 const HTTP = 'live_state_api_http_requests_total'
 const DURATION = 'live_state_api_http_request_duration_seconds'
 
-/** Every metric family of the service, with its type: the list in docs/deploy-kubernetes.md. */
+/** Every metric family of the service, with its type: the list under "Metrics" in the README. */
 const FAMILIES: Record<string, string> = {
   live_state_api_open_streams: 'gauge',
   live_state_api_events_received_total: 'counter',
