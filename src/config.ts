@@ -210,6 +210,7 @@ export const ConfigSchema = Type.Object({
     description: 'REDIS_COMMAND_TIMEOUT_MS',
   }),
   clientMaxBufferBytes: Type.Integer({ minimum: 1024, description: 'CLIENT_MAX_BUFFER_BYTES' }),
+  clientWriteBudgetBytes: Type.Integer({ minimum: 0, description: 'CLIENT_WRITE_BUDGET_BYTES' }),
   shutdownTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, description: 'SHUTDOWN_TIMEOUT_MS' }),
   // Delivery guarantees: resume, snapshots, every replica, limits.
   controlChannel: Type.String({ minLength: 1, description: 'CONTROL_CHANNEL' }),
@@ -237,6 +238,9 @@ export const DEFAULTS: Config = {
   redisCommandTimeoutMs: 1500,
   // About 130 NFL messages: a display that falls this far behind reconnects instead.
   clientMaxBufferBytes: 1024 * 1024,
+  // Bytes a socket may hold unsent before a client's events queue and coalesce: a burst
+  // of a dozen 8 KB messages goes out whole. A slow client costs at most this plus the above.
+  clientWriteBudgetBytes: 128 * 1024,
   // Kubernetes sends SIGKILL 30 s after SIGTERM by default; the contract asks for 10 s.
   shutdownTimeoutMs: 8000,
   // Never the update channel: its store updater would persist the commands.
@@ -351,6 +355,7 @@ export function loadConfig(env: Env = process.env): Config {
     webcontrolCommands: list(env, 'WEBCONTROL_COMMANDS', DEFAULTS.webcontrolCommands),
     redisCommandTimeoutMs: integer(env, 'REDIS_COMMAND_TIMEOUT_MS', DEFAULTS.redisCommandTimeoutMs),
     clientMaxBufferBytes: integer(env, 'CLIENT_MAX_BUFFER_BYTES', DEFAULTS.clientMaxBufferBytes),
+    clientWriteBudgetBytes: integer(env, 'CLIENT_WRITE_BUDGET_BYTES', DEFAULTS.clientWriteBudgetBytes),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs),
     controlChannel: set(env, 'CONTROL_CHANNEL') ?? DEFAULTS.controlChannel,
     replayMaxEvents: integer(env, 'REPLAY_MAX_EVENTS', DEFAULTS.replayMaxEvents),

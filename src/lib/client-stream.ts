@@ -50,8 +50,10 @@ interface Pending {
 
 /** Where a stream writes: the client's HTTP response, or any Writable. */
 export interface FrameSink {
-  /** False when the sink's buffer is full: wait for 'drain' before writing more. */
+  /** False when the sink's buffer is past its mark: 'drain' follows once it empties. */
   write(chunk: Buffer): boolean
+  /** Bytes written and not yet taken by the socket. */
+  readonly writableLength: number
   on(event: 'drain', listener: () => void): unknown
   off(event: 'drain', listener: () => void): unknown
 }
@@ -62,6 +64,11 @@ export interface ClientStreamOptions {
   filter?: ReadonlySet<string> | undefined
   onEnd: (reason: EndReason) => void
   tally?: DeliveryTally
+  /**
+   * Bytes the socket may hold unsent before events queue (and coalesce): a short burst
+   * goes out whole, only a client really behind gets the newest values instead.
+   */
+  writeBudget?: number
 }
 
 const HEARTBEAT_KEY = ':heartbeat'
@@ -73,8 +80,8 @@ const HEARTBEAT_KEY = ':heartbeat'
  *
  * Until `attach()` every event queues (the route writes a replay or snapshot first). Once
  * attached, an event goes straight to the socket with one synchronous write while the
- * socket takes it: no promise, no timer, no closure per event per client. The first write
- * the socket refuses to take without buffering turns queueing on until 'drain'. While
+ * socket takes it: no promise, no timer, no closure per event per client. Once more than
+ * `writeBudget` bytes wait unsent in the socket, queueing is on until 'drain'. While
  * queued, a newer state update of a type replaces the pending older one, so a slow
  * display catches up to the present instead of replaying the past; commands keep their
  * order; past `maxBytes` the client is ended with 'overflow' instead of growing the process.
@@ -95,6 +102,7 @@ export class ClientStream {
   readonly #filter: ReadonlySet<string> | undefined
   readonly #onEnd: (reason: EndReason) => void
   readonly #tally: DeliveryTally
+  readonly #writeBudget: number
   readonly #onDrain = (): void => {
     this.#blocked = false
     this.#flush()
@@ -104,8 +112,9 @@ export class ClientStream {
   /** Events replaced by a newer one of their type before they were written. */
   coalesced = 0
 
-  constructor({ maxBytes, filter, onEnd, tally = NO_TALLY }: ClientStreamOptions) {
+  constructor({ maxBytes, filter, onEnd, tally = NO_TALLY, writeBudget = 0 }: ClientStreamOptions) {
     this.#maxBytes = maxBytes
+    this.#writeBudget = writeBudget
     this.#filter = filter
     this.#onEnd = onEnd
     this.#tally = tally
@@ -149,7 +158,7 @@ export class ClientStream {
     const sink = this.#sink
     if (sink !== undefined && !this.#blocked && this.#queuedBytes === 0) {
       this.#tally.direct++
-      if (!sink.write(event.frame)) this.#blocked = true
+      this.#write(sink, event.frame)
       return true
     }
     const key = event.coalesce ? (event.type ?? HEARTBEAT_KEY) : undefined
@@ -190,13 +199,17 @@ export class ClientStream {
       if (coalesce) this.#byType.delete(type ?? HEARTBEAT_KEY)
       // The event's first write, if no client wrote it at once: time it.
       if (receivedAt) this.#tally.firstWrite(pending.event)
-      if (!sink.write(pending.event.frame)) this.#blocked = true
+      this.#write(sink, pending.event.frame)
     }
     if (this.#head === this.#queue.length) {
       this.#queue = []
       this.#head = 0
       this.#dead = 0
     }
+  }
+
+  #write(sink: FrameSink, frame: Buffer): void {
+    if (!sink.write(frame) && sink.writableLength >= this.#writeBudget) this.#blocked = true
   }
 
   #compact(): void {

@@ -259,6 +259,7 @@ export default fp<PubsubPluginOptions>(
           maxBytes: config.clientMaxBufferBytes,
           filter,
           tally: metrics.tally,
+          writeBudget: config.clientWriteBudgetBytes,
           onEnd: (reason) => {
             clients.delete(stream)
             onEnd?.(reason)

@@ -87,6 +87,7 @@ t.test('the ConfigMap is the service defaults, and loadConfig reads it back as s
     WEBCONTROL_COMMANDS: DEFAULTS.webcontrolCommands.join(','),
     REDIS_COMMAND_TIMEOUT_MS: String(DEFAULTS.redisCommandTimeoutMs),
     CLIENT_MAX_BUFFER_BYTES: String(DEFAULTS.clientMaxBufferBytes),
+    CLIENT_WRITE_BUDGET_BYTES: String(DEFAULTS.clientWriteBudgetBytes),
     SHUTDOWN_TIMEOUT_MS: String(DEFAULTS.shutdownTimeoutMs),
     CONTROL_CHANNEL: DEFAULTS.controlChannel,
     REPLAY_MAX_EVENTS: String(DEFAULTS.replayMaxEvents),
@@ -105,7 +106,7 @@ t.test('the ConfigMap is the service defaults, and loadConfig reads it back as s
 t.test('every variable the chart sets is one src/config.ts reads', async (t) => {
   const known = configVariableNames()
   const names = containerEnvNames(manifests, NAME)
-  t.equal(names.length, 18)
+  t.equal(names.length, 19)
   for (const name of names) t.ok(known.has(name), `${name} is in src/config.ts`)
 })
 
@@ -221,6 +222,8 @@ t.test('non-default config values reach the service as set', async (t) => {
     '--set',
     'config.clientMaxBufferBytes=10000000000,config.shutdownTimeoutMs=20000,terminationGracePeriodSeconds=25',
     '--set',
+    'config.clientWriteBudgetBytes=65536',
+    '--set',
     'config.controlChannel=commands,config.replayMaxEvents=0,config.replayMaxBytes=20000000000',
     '--set',
     'config.commandReplayTtlMs=1000,config.snapshotTypes={Weather,AQI,NFL},config.maxStreams=25000',
@@ -245,6 +248,7 @@ t.test('non-default config values reach the service as set', async (t) => {
     webcontrolCommands: ['pp', 'fwd'],
     redisCommandTimeoutMs: 900,
     clientMaxBufferBytes: 10000000000,
+    clientWriteBudgetBytes: 65536,
     shutdownTimeoutMs: 20000,
     controlChannel: 'commands',
     replayMaxEvents: 0,

@@ -120,6 +120,7 @@ t.test("the config part of the schema has src/config.ts's limits", async (t) => 
     ['webcontrolCommands', 'webcontrolCommands'],
     ['redisCommandTimeoutMs', 'redisCommandTimeoutMs'],
     ['clientMaxBufferBytes', 'clientMaxBufferBytes'],
+    ['clientWriteBudgetBytes', 'clientWriteBudgetBytes'],
     ['shutdownTimeoutMs', 'shutdownTimeoutMs'],
     ['controlChannel', 'controlChannel'],
     ['replayMaxEvents', 'replayMaxEvents'],

@@ -129,3 +129,19 @@ t.test('a filter lets through only its types, and every heartbeat', async (t) =>
   t.equal(stream.push(heartbeat), true)
   t.equal(sink.text(), 'a;pp;hb;')
 })
+
+t.test('a write budget lets a short burst through whole before queueing starts', async (t) => {
+  const stream = new ClientStream({ maxBytes: 1000, onEnd: () => {}, writeBudget: 9 })
+  const sink = new HeldSink()
+  stream.attach(sink)
+  sink.hold()
+  for (const n of [1, 2, 3, 4, 5]) stream.push(state('W', `w${n};`))
+  // w1; to w3; are written (9 bytes wait in the sink), then w4; and w5; queue and coalesce.
+  t.equal(sink.writableLength, 9, 'three writes wait in the sink')
+  t.equal(stream.coalesced, 1)
+  t.equal(stream.queuedBytes, 3)
+  const drained = once(sink, 'drain')
+  sink.release()
+  await drained
+  t.equal(sink.text(), 'w1;w2;w3;w5;')
+})

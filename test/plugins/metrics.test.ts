@@ -89,7 +89,12 @@ t.test('events received and delivered by type, and one latency observation per e
 
 t.test('a stream nobody reads: coalesced, dropped, and timed when first taken', async (t) => {
   const cap = 4096
-  const app = await build(t, redis, isolated({ clientMaxBufferBytes: cap, heartbeatMs: 600000 }))
+  // No write budget: the held sink's first write turns queueing on.
+  const app = await build(
+    t,
+    redis,
+    isolated({ clientMaxBufferBytes: cap, clientWriteBudgetBytes: 0, heartbeatMs: 600000 }),
+  )
   const channel = app.config.updateChannel
   // A hub client like any /events stream, not yet attached to a socket: events queue.
   const stream = app.hub.subscribe()
