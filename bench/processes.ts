@@ -42,6 +42,24 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: n
 }
 
 /** A redis-server of the bench's own, on a free loopback port (never 6379), nothing persisted. */
+/** True when a Redis on this loopback port answers PING (one try, no retry). */
+export async function redisAnswers(port: number): Promise<boolean> {
+  const probe = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  })
+  probe.on('error', () => {})
+  try {
+    await probe.connect()
+    return (await probe.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    probe.disconnect()
+  }
+}
+
 export class BenchRedis {
   readonly port: number
   readonly #child: ChildProcess
@@ -89,21 +107,8 @@ export class BenchRedis {
     return client
   }
 
-  async answers(): Promise<boolean> {
-    const probe = new Redis(this.port, '127.0.0.1', {
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    })
-    probe.on('error', () => {})
-    try {
-      await probe.connect()
-      return (await probe.ping()) === 'PONG'
-    } catch {
-      return false
-    } finally {
-      probe.disconnect()
-    }
+  answers(): Promise<boolean> {
+    return redisAnswers(this.port)
   }
 
   stop(): Promise<void> {

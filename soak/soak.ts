@@ -12,10 +12,10 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { type IncomingMessage, request } from 'node:http'
-import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { freePort, redisAnswers } from '../bench/processes.js'
 import { PUBLISHERS, publishesBetween } from '../demo/day.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -44,15 +44,6 @@ function fail(line: string): never {
   process.exit(2)
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') fail('no free port')
-  return address.port
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const between = (min: number, max: number) => min + Math.random() * (max - min)
 
@@ -70,27 +61,10 @@ async function startRedis(): Promise<void> {
   child.on('error', () => fail('cannot run redis-server (Debian/Ubuntu: apt-get install -y redis-server)'))
   redis = child
   for (let i = 0; i < 100; i++) {
-    if (await answers(redisPort)) return
+    if (await redisAnswers(redisPort)) return
     await sleep(50)
   }
   fail('redis-server did not start')
-}
-
-async function answers(port: number): Promise<boolean> {
-  const probe = new Redis(port, '127.0.0.1', {
-    lazyConnect: true,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-  })
-  probe.on('error', () => {})
-  try {
-    await probe.connect()
-    return (await probe.ping()) === 'PONG'
-  } catch {
-    return false
-  } finally {
-    probe.disconnect()
-  }
 }
 
 async function killRedis(): Promise<void> {
