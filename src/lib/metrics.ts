@@ -74,6 +74,11 @@ export class ServiceMetrics {
   readonly #latency: Histogram
   readonly #httpRequests: Counter<'method' | 'route' | 'status_code'>
   readonly #httpDuration: Histogram<'method' | 'route' | 'status_code'>
+  /** Bound children by "method route status": a bounded set (routes are patterns). */
+  readonly #httpBound = new Map<
+    string,
+    { requests: { inc(): void }; duration: { observe(value: number): void } }
+  >()
 
   constructor({ types, commands, openStreams }: ServiceMetricsOptions) {
     for (const type of types) this.#byType.set(type, newCounts())
@@ -303,9 +308,16 @@ export class ServiceMetrics {
 
   /** One HTTP response; `route` is the route's URL pattern, never the raw URL. */
   httpResponse(method: string, route: string, status: string, seconds: number | undefined): void {
-    const labels = { method, route, status_code: status }
-    this.#httpRequests.inc(labels)
-    if (seconds !== undefined) this.#httpDuration.observe(labels, seconds)
+    // prom-client hashes a label object on every call; a bound child per label set does not.
+    const key = `${method} ${route} ${status}`
+    let bound = this.#httpBound.get(key)
+    if (bound === undefined) {
+      const labels = { method, route, status_code: status }
+      bound = { requests: this.#httpRequests.labels(labels), duration: this.#httpDuration.labels(labels) }
+      this.#httpBound.set(key, bound)
+    }
+    bound.requests.inc()
+    if (seconds !== undefined) bound.duration.observe(seconds)
   }
 
   /** The Prometheus text format. */

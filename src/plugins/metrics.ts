@@ -61,10 +61,11 @@ export default fp<MetricsPluginOptions>(
 
     // Counted when the response closes, which it does once whether it finished or the client
     // left first (how most /events streams end; Fastify's onResponse misses those).
-    fastify.addHook('onRequest', async (request, reply) => {
+    // A callback hook, not an async one: no promise per request.
+    fastify.addHook('onRequest', (request, reply, done) => {
       const route = request.routeOptions.url
       // Scrapes would count themselves.
-      if (route === '/metrics') return
+      if (route === '/metrics') return done()
       const label = route ?? UNMATCHED
       reply.raw.once('close', () => {
         const seconds = UNTIMED_ROUTES.has(label) ? undefined : reply.elapsedTime / 1000
@@ -72,6 +73,7 @@ export default fp<MetricsPluginOptions>(
         const status = reply.raw.headersSent ? String(reply.statusCode) : ABORTED
         metrics.httpResponse(request.method, label, status, seconds)
       })
+      done()
     })
 
     fastify.addHook('onClose', async () => metrics.registry.clear())
