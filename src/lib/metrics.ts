@@ -2,6 +2,7 @@
 import type { EventEmitter } from 'node:events'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { DeliveryTally, StreamEvent } from './client-stream.js'
+import type { ConnectionRole } from './redis-connection.js'
 
 export const PREFIX = 'live_state_api_'
 
@@ -19,7 +20,6 @@ export const REJECT_REASONS = {
 /** A reason not listed above (a newer check) still counts, under this label. */
 const OTHER_REASON = 'other'
 
-export type ConnectionRole = 'command' | 'subscriber'
 export type CommandDelivery = 'published' | 'local'
 
 /** A Redis connection as far as the metrics care: ioredis' Redis and Cluster both fit. */

@@ -2,12 +2,8 @@
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
 import type { DeliveryTally, StreamEvent } from '../lib/client-stream.js'
-import {
-  type CommandDelivery,
-  type ConnectionRole,
-  ServiceMetrics,
-  type WatchedConnection,
-} from '../lib/metrics.js'
+import { type CommandDelivery, ServiceMetrics, type WatchedConnection } from '../lib/metrics.js'
+import type { ConnectionRole } from '../lib/redis-connection.js'
 import { COMMAND_TYPE } from './pubsub.js'
 
 /** What the app records; the names, types and labels are listed in the README (Deploy to Kubernetes, Metrics). */

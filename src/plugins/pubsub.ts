@@ -54,8 +54,10 @@ export interface PubsubPluginOptions {
   config: Config
 }
 
-/** Parses a channel message; returns its type, or why it is not forwarded. */
-export function checkMessage(message: Buffer): { type: string } | { reason: string } {
+/** Parses a channel message once; returns it with its type, or why it is not forwarded. */
+export function checkMessage(
+  message: Buffer,
+): { type: string; parsed: Record<string, unknown> } | { reason: string } {
   // A display client decodes every data line as UTF-8 JSON and chokes otherwise.
   if (!isUtf8(message)) return { reason: 'not valid UTF-8' }
   let parsed: unknown
@@ -68,7 +70,7 @@ export function checkMessage(message: Buffer): { type: string } | { reason: stri
     return { reason: 'not a JSON object' }
   const type = (parsed as { type?: unknown }).type
   if (typeof type !== 'string') return { reason: 'no string "type"' }
-  return { type }
+  return { type, parsed: parsed as Record<string, unknown> }
 }
 
 /** Seen types are remembered for snapshots, up to this many (garbage types cannot grow it forever). */
@@ -209,9 +211,10 @@ export default fp<PubsubPluginOptions>(
     subscriber.on('messageBuffer', (channelBytes: Buffer, message: Buffer) => {
       const channel = channelBytes.toString()
       if (channel === config.controlChannel) {
+        const checked = checkMessage(message)
         const command =
-          (checkMessage(message) as { type?: string }).type === COMMAND_TYPE ? commandOf(message) : undefined
-        const payload = command === undefined ? undefined : commands.get(command)
+          'type' in checked && checked.type === COMMAND_TYPE ? checked.parsed.command : undefined
+        const payload = typeof command === 'string' ? commands.get(command) : undefined
         if (payload === undefined) {
           metrics.rejected('unknown command')
           log.warn({ channel, head: message.subarray(0, 80).toString() }, 'unknown command dropped')
@@ -336,8 +339,3 @@ export default fp<PubsubPluginOptions>(
   },
   { name: 'pubsub', fastify: '5.x', dependencies: ['redis', 'metrics'] },
 )
-
-function commandOf(message: Buffer): string | undefined {
-  const command = (JSON.parse(message.toString('utf8')) as { command?: unknown }).command
-  return typeof command === 'string' ? command : undefined
-}
