@@ -16,16 +16,18 @@ export const KeyParams = Type.Object({
   }),
 })
 
-/** The members of the aggregate, in the order the original served them. */
-export const ENVIRONMENT_KEYS = ['AQI', 'Moon', 'Weather'] as const
-
 export const EnvironmentReply = Type.Object({ AQI: AnyJson, Moon: AnyJson, Weather: AnyJson })
 
 // Serialised here, not by a response schema: a stored JSON string must go out as `"text"`,
 // and Fastify would send a bare string as text/plain.
-function sendJson(reply: FastifyReply, json: string): FastifyReply {
+function sendJson(reply: FastifyReply, json: Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json)
 }
+
+const AQI_HEAD = Buffer.from('{"AQI":')
+const MOON_HEAD = Buffer.from(',"Moon":')
+const WEATHER_HEAD = Buffer.from(',"Weather":')
+const TAIL = Buffer.from('}')
 
 const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (fastify, { config }) => {
   const prefix = config.keyPrefix
@@ -37,9 +39,10 @@ const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (fastify, {
     '/key/Environment',
     { schema: { response: { 200: EnvironmentReply, ...errorResponses } } },
     async (_request, reply) => {
-      const [aqi, moon, weather] = await Promise.all(ENVIRONMENT_KEYS.map(read))
-      // Each member is already JSON text: joined, not parsed and serialised again.
-      return sendJson(reply, `{"AQI":${aqi},"Moon":${moon},"Weather":${weather}}`)
+      // The members in the order the original served them.
+      const [aqi, moon, weather] = await Promise.all([read('AQI'), read('Moon'), read('Weather')])
+      // Each member is already JSON: joined as bytes, not parsed and serialised again.
+      return sendJson(reply, Buffer.concat([AQI_HEAD, aqi, MOON_HEAD, moon, WEATHER_HEAD, weather, TAIL]))
     },
   )
 

@@ -41,6 +41,20 @@ t.test('any JSON type passes through', async (t) => {
   }
 })
 
+t.test('every read sees the stored value as it is now, byte for byte', async (t) => {
+  const app = await build(t, redis)
+  // Same length each time: a body cached by key or by size would be served stale.
+  for (const stored of ['{"t": "20°C"}', '{"t": "21°C"}', '{"t": "22°C"}', '{"t": "21°C"}']) {
+    await db.set('changing', stored)
+    const res = await app.inject({ method: 'GET', url: '/key/changing' })
+    const body = JSON.stringify(JSON.parse(stored))
+    t.equal(res.statusCode, 200, stored)
+    t.equal(res.body, body, stored)
+    // Bytes, not characters: ° is two bytes in UTF-8.
+    t.equal(res.headers['content-length'], String(Buffer.byteLength(body)), stored)
+  }
+})
+
 t.test('a missing key or an empty string is 200 {}', async (t) => {
   const app = await build(t, redis)
   await db.set('empty-string', '')
