@@ -55,7 +55,7 @@ export class BodyCache {
 
   body(fullKey: string, raw: Buffer, key: string): Buffer {
     const cached = this.#entries.get(fullKey)
-    if (cached !== undefined && cached.raw.equals(raw)) return cached.body
+    if (cached?.raw.equals(raw)) return cached.body
     const body = Buffer.from(JSON.stringify(parse(raw.toString(), key)))
     this.#entries.delete(fullKey)
     this.#entries.set(fullKey, { raw, body })
