@@ -2,6 +2,7 @@
 import type { EventEmitter } from 'node:events'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { DeliveryTally, StreamEvent } from './client-stream.js'
+import { HttpMetrics } from './http-metrics.js'
 import type { ConnectionRole } from './redis-connection.js'
 
 export const PREFIX = 'live_state_api_'
@@ -72,13 +73,15 @@ export class ServiceMetrics {
   #snapshots = 0
   #snapshotEvents = 0
   readonly #latency: Histogram
-  readonly #httpRequests: Counter<'method' | 'route' | 'status_code'>
-  readonly #httpDuration: Histogram<'method' | 'route' | 'status_code'>
-  /** Bound children by "method route status": a bounded set (routes are patterns). */
-  readonly #httpBound = new Map<
-    string,
-    { requests: { inc(): void }; duration: { observe(value: number): void } }
-  >()
+  readonly #http = new HttpMetrics({
+    requestsName: `${PREFIX}http_requests_total`,
+    requestsHelp:
+      'HTTP responses by method, route pattern and status code ("aborted": the client left before the response head), counted when the response closes: a stream when it ends; /metrics is not counted',
+    durationName: `${PREFIX}http_request_duration_seconds`,
+    durationHelp:
+      'HTTP response time by method, route pattern and status code (not /events, whose streams last hours, nor /metrics)',
+    buckets: HTTP_BUCKETS,
+  })
 
   constructor({ types, commands, openStreams }: ServiceMetricsOptions) {
     for (const type of types) this.#byType.set(type, newCounts())
@@ -202,19 +205,6 @@ export class ServiceMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     })
-    this.#httpRequests = new Counter({
-      name: `${PREFIX}http_requests_total`,
-      help: 'HTTP responses by method, route pattern and status code ("aborted": the client left before the response head), counted when the response closes: a stream when it ends; /metrics is not counted',
-      labelNames: ['method', 'route', 'status_code'],
-      registers,
-    })
-    this.#httpDuration = new Histogram({
-      name: `${PREFIX}http_request_duration_seconds`,
-      help: 'HTTP response time by method, route pattern and status code (not /events, whose streams last hours, nor /metrics)',
-      labelNames: ['method', 'route', 'status_code'],
-      buckets: HTTP_BUCKETS,
-      registers,
-    })
     // The process: CPU, memory, handles, GC, and the event-loop lag (nodejs_eventloop_lag_*).
     collectDefaultMetrics({ register: this.registry })
 
@@ -308,21 +298,12 @@ export class ServiceMetrics {
 
   /** One HTTP response; `route` is the route's URL pattern, never the raw URL. */
   httpResponse(method: string, route: string, status: string, seconds: number | undefined): void {
-    // prom-client hashes a label object on every call; a bound child per label set does not.
-    const key = `${method} ${route} ${status}`
-    let bound = this.#httpBound.get(key)
-    if (bound === undefined) {
-      const labels = { method, route, status_code: status }
-      bound = { requests: this.#httpRequests.labels(labels), duration: this.#httpDuration.labels(labels) }
-      this.#httpBound.set(key, bound)
-    }
-    bound.requests.inc()
-    if (seconds !== undefined) bound.duration.observe(seconds)
+    this.#http.record(method, route, status, seconds)
   }
 
-  /** The Prometheus text format. */
+  /** The Prometheus text format: the registry's families, then the HTTP ones. */
   async text(): Promise<string> {
-    return this.registry.metrics()
+    return `${await this.registry.metrics()}\n${this.#http.text()}`
   }
 
   get contentType(): string {

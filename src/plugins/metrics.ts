@@ -63,7 +63,7 @@ export default fp<MetricsPluginOptions>(
       // Scrapes would count themselves.
       if (route === '/metrics') return done()
       const label = route ?? UNMATCHED
-      reply.raw.once('close', () => {
+      reply.raw.on('close', () => {
         const seconds = UNTIMED_ROUTES.has(label) ? undefined : reply.elapsedTime / 1000
         // The status the client got; "aborted" when it left before the response head.
         const status = reply.raw.headersSent ? String(reply.statusCode) : ABORTED
