@@ -84,6 +84,35 @@ export async function readStoredJson(
   return raw === null || raw.length === 0 ? EMPTY_BODY : cache.body(fullKey, raw, key)
 }
 
+/**
+ * Several values at once, each as `readStoredJson` gives it, with one MGET: one command and
+ * one reply to decode instead of one per key (GET /key/Environment). MGET answers nil for a
+ * key that is missing or holds a non-string; those keys (rare) are read one by one. Not for
+ * Redis Cluster, where the keys live in different slots. Null when the ACL refuses MGET
+ * (a user set up before the service used it).
+ */
+export async function readStoredJsonMany(
+  redis: Redis,
+  prefix: string,
+  keys: readonly string[],
+  cache: BodyCache,
+): Promise<Buffer[] | null> {
+  let raws: (Buffer | null)[]
+  try {
+    raws = await redis.mgetBuffer(keys.map((key) => prefix + key))
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('NOPERM')) return null
+    throw new RedisUnavailableError(err)
+  }
+  const bodies: Buffer[] = []
+  for (const [i, key] of keys.entries()) {
+    const raw = raws[i] ?? null
+    if (raw === null) bodies.push(await readStoredJson(redis, prefix, key, cache))
+    else bodies.push(raw.length === 0 ? EMPTY_BODY : cache.body(prefix + key, raw, key))
+  }
+  return bodies
+}
+
 /** A hash, list, set or sorted set rendered as JSON rather than failing (the original gave a 500). */
 async function readCollection(redis: Redis | Cluster, fullKey: string, key: string): Promise<unknown> {
   try {

@@ -1,8 +1,9 @@
 /** GET /key/{key} and GET /key/Environment: current values from the store. */
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import { Cluster } from 'ioredis'
 import type { Config } from '../config.js'
-import { BodyCache, readStoredJson } from '../lib/stored-value.js'
+import { BodyCache, readStoredJson, readStoredJsonMany } from '../lib/stored-value.js'
 import { AnyJson, errorResponses } from '../schemas.js'
 
 export interface KeyRoutesOptions {
@@ -24,6 +25,9 @@ function sendJson(reply: FastifyReply, json: Buffer): FastifyReply {
   return reply.type('application/json; charset=utf-8').send(json)
 }
 
+/** The members of the aggregate, in the order the original served them. */
+const ENVIRONMENT = ['AQI', 'Moon', 'Weather']
+const EMPTY = Buffer.from('{}')
 const AQI_HEAD = Buffer.from('{"AQI":')
 const MOON_HEAD = Buffer.from(',"Moon":')
 const WEATHER_HEAD = Buffer.from(',"Weather":')
@@ -33,14 +37,29 @@ const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (fastify, {
   const prefix = config.keyPrefix
   const cache = new BodyCache()
   const read = (key: string) => readStoredJson(fastify.redis, prefix, key, cache)
+  // One MGET for the aggregate, except in Redis Cluster (the keys live in different slots)
+  // and once the ACL has refused it: then one GET per member, as before +mget was needed.
+  const standalone = fastify.redis instanceof Cluster ? null : fastify.redis
+  let mgetAllowed = standalone !== null
+  const readEnvironment = async (): Promise<Buffer[]> => {
+    if (standalone !== null && mgetAllowed) {
+      const bodies = await readStoredJsonMany(standalone, prefix, ENVIRONMENT, cache)
+      if (bodies !== null) return bodies
+      mgetAllowed = false
+      fastify.log.warn(
+        'the Redis ACL refuses MGET: /key/Environment reads its members one GET each (add +mget)',
+      )
+    }
+    return Promise.all(ENVIRONMENT.map(read))
+  }
 
   // A static path beats the parametric one, so this wins over a Redis key named Environment.
   fastify.get(
     '/key/Environment',
     { schema: { response: { 200: EnvironmentReply, ...errorResponses } } },
     async (_request, reply) => {
-      // The members in the order the original served them.
-      const [aqi, moon, weather] = await Promise.all([read('AQI'), read('Moon'), read('Weather')])
+      // (The defaults are for the type checker: three keys always give three bodies.)
+      const [aqi = EMPTY, moon = EMPTY, weather = EMPTY] = await readEnvironment()
       // Each member is already JSON: joined as bytes, not parsed and serialised again.
       return sendJson(reply, Buffer.concat([AQI_HEAD, aqi, MOON_HEAD, moon, WEATHER_HEAD, weather, TAIL]))
     },

@@ -20,6 +20,7 @@ export function minimalAcl(
     `&${channel}`,
     `&${controlChannel}`,
     '+get',
+    '+mget',
     '+type',
     '+hgetall',
     '+lrange',

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { minimalAcl } from '../helpers/acl.js'
 import { build, ORIGIN } from '../helpers/build.js'
 import { fixture, messageFixtures, storedForm } from '../helpers/fixtures.js'
 import { RedisServer } from '../helpers/redis-server.js'
@@ -116,6 +117,56 @@ t.test('GET /key/Environment: a missing member is {}', async (t) => {
   t.equal(res.statusCode, 200)
   t.equal(res.body, '{"AQI":{},"Moon":{"phase":50},"Weather":{}}')
 })
+
+t.test(
+  'GET /key/Environment: members of other Redis types, empty and invalid ones, as /key/{key} gives them',
+  async (t) => {
+    const prefix = 'env3:'
+    const app = await build(t, redis, { keyPrefix: prefix })
+    await db.hset(`${prefix}AQI`, 'aqi', '42')
+    await db.set(`${prefix}Moon`, '')
+    await db.set(`${prefix}Weather`, '{"t": 20}')
+    const res = await app.inject('/key/Environment')
+    t.equal(res.statusCode, 200)
+    t.equal(res.body, '{"AQI":{"aqi":"42"},"Moon":{},"Weather":{"t":20}}')
+    await db.set(`${prefix}Moon`, 'not json')
+    const bad = await app.inject('/key/Environment')
+    t.equal(bad.statusCode, 502)
+    t.same(JSON.parse(bad.body), JSON.parse((await app.inject('/key/Moon')).body))
+  },
+)
+
+t.test(
+  'GET /key/Environment with an ACL user that may not MGET: the same body, from three GETs',
+  async (t) => {
+    const prefix = 'env4:'
+    const rules = minimalAcl('no-mget-pw', prefix, 'env4-updates', [], 'env4-control').filter(
+      (rule) => rule !== '+mget',
+    )
+    await db.call('ACL', 'SETUSER', 'no-mget', ...rules)
+    t.teardown(() => db.call('ACL', 'DELUSER', 'no-mget'))
+    await db.call('ACL', 'LOG', 'RESET')
+    await db.set(`${prefix}AQI`, '{"aqi": 42}')
+    await db.set(`${prefix}Weather`, '{"t": 20}')
+    const url = new URL(redis.url)
+    url.username = 'no-mget'
+    url.password = 'no-mget-pw'
+    const app = await build(
+      t,
+      { url: url.toString() },
+      { keyPrefix: prefix, updateChannel: 'env4-updates', controlChannel: 'env4-control' },
+    )
+    for (let i = 0; i < 3; i++) {
+      const res = await app.inject('/key/Environment')
+      t.equal(res.statusCode, 200)
+      t.equal(res.body, '{"AQI":{"aqi":42},"Moon":{},"Weather":{"t":20}}')
+    }
+    // Refused once, then never asked again.
+    const refusals = (await db.call('ACL', 'LOG')) as unknown[][]
+    t.equal(refusals.length, 1)
+    t.match(JSON.stringify(refusals[0]), /"object","mget"/)
+  },
+)
 
 t.test('with prefix update:, /key/Weather reads update:Weather', async (t) => {
   const app = await build(t, redis, { keyPrefix: 'update:' })
