@@ -18,6 +18,12 @@ export interface BenchConfig {
   burstMessages: number
   webcontrolPuts: number
   webcontrolRate: number
+  /**
+   * Rounds of the small and large scenarios per target, alternating which goes first: each
+   * figure is the median round's, so a burst of other work on the shared machine during one
+   * round does not decide the ratio. Losses are added up over every round.
+   */
+  rounds: number
   idleSeconds: number
   scaleClients: number
   scaleHoldSeconds: number
@@ -66,6 +72,7 @@ export function loadBenchConfig(env = process.env): BenchConfig {
     burstMessages: num('BENCH_BURST_MESSAGES', 10, 4, quick),
     webcontrolPuts: num('BENCH_WEBCONTROL_PUTS', 30, 10, quick),
     webcontrolRate: num('BENCH_WEBCONTROL_RATE', 10, 10, quick),
+    rounds: num('BENCH_ROUNDS', 3, 1, quick),
     idleSeconds: num('BENCH_IDLE_SECONDS', 60, 5, quick),
     scaleClients: num('BENCH_SCALE_CLIENTS', 19_000, 2000, quick),
     scaleHoldSeconds: num('BENCH_SCALE_HOLD_SECONDS', 10, 3, quick),

@@ -18,7 +18,9 @@ import { BenchRedis, Target, type TargetKind } from './processes.js'
 import { type Row, ratio, renderTable } from './report.js'
 import {
   type BenchContext,
+  combineFanoutRounds,
   combineGetRuns,
+  combineWebcontrolRounds,
   connectClients,
   type FanoutResult,
   fanout,
@@ -39,11 +41,13 @@ type Pair<T> = { service?: T; floor?: T }
 interface Results {
   startup?: Pair<{ runsMs: number[]; medianMs: number }>
   get?: Record<string, Pair<GetResult>>
+  /** `fanout`, `webcontrol` and `burst`: the median round's figures, counts over all rounds; `rounds`: each round. */
   small?: Pair<{
     connectSeconds: number
     connected: number
     fanout: FanoutResult
     webcontrol: WebcontrolResult
+    rounds: SmallRound[]
   }>
   large?: Pair<{
     connectSeconds: number
@@ -53,8 +57,23 @@ interface Results {
     idle: IdleResult
     fanout: FanoutResult
     burst: FanoutResult
+    rounds: LargeRound[]
   }>
   scale?: Pair<ScaleResult>
+}
+
+interface SmallRound {
+  connectSeconds: number
+  connected: number
+  fanout: FanoutResult
+  webcontrol: WebcontrolResult
+}
+
+interface LargeRound {
+  connectSeconds: number
+  connected: number
+  fanout: FanoutResult
+  burst: FanoutResult
 }
 
 const out = (line: string) => process.stdout.write(`${line}\n`)
@@ -167,55 +186,103 @@ async function main(): Promise<void> {
     }
 
     if (config.only.has('small')) {
-      results.small = {}
-      for (const kind of order(0)) {
-        out(`[${elapsed()}] ${kind}: ${config.smallClients} SSE clients: fan-out, then webcontrol`)
-        const target = await start(kind)
-        const conn = await connectClients(ctx, target, config.smallClients)
-        const fan = await fanout(ctx, target, conn.connected, config.smallMessages, config.smallRate)
-        const wc = await webcontrol(ctx, target, conn.connected, config.webcontrolPuts, config.webcontrolRate)
-        results.small[kind] = {
-          connectSeconds: conn.seconds,
-          connected: conn.connected,
-          fanout: fan,
-          webcontrol: wc,
+      const rounds: Record<TargetKind, SmallRound[]> = { service: [], floor: [] }
+      for (let round = 0; round < config.rounds; round++) {
+        for (const kind of order(round)) {
+          out(
+            `[${elapsed()}] ${kind}: ${config.smallClients} SSE clients, round ${round + 1}/${config.rounds}: fan-out, then webcontrol`,
+          )
+          const target = await start(kind)
+          const conn = await connectClients(ctx, target, config.smallClients)
+          const fan = await fanout(ctx, target, conn.connected, config.smallMessages, config.smallRate)
+          const wc = await webcontrol(
+            ctx,
+            target,
+            conn.connected,
+            config.webcontrolPuts,
+            config.webcontrolRate,
+          )
+          rounds[kind].push({
+            connectSeconds: conn.seconds,
+            connected: conn.connected,
+            fanout: fan,
+            webcontrol: wc,
+          })
+          await pool.closeAll()
+          await stop(target)
         }
-        await pool.closeAll()
-        await stop(target)
+      }
+      results.small = {}
+      for (const kind of KINDS) {
+        const all = rounds[kind]
+        results.small[kind] = {
+          connectSeconds: median(all.map((r) => r.connectSeconds)),
+          connected: Math.min(...all.map((r) => r.connected)),
+          fanout: combineFanoutRounds(
+            all.map((r) => r.fanout),
+            (f) => f.latencyMs.p99,
+          ),
+          webcontrol: combineWebcontrolRounds(all.map((r) => r.webcontrol)),
+          rounds: all,
+        }
       }
     }
 
     if (config.only.has('large')) {
-      results.large = {}
-      for (const kind of order(1)) {
-        out(
-          `[${elapsed()}] ${kind}: ${config.largeClients} SSE clients: idle ${config.idleSeconds} s, fan-out, burst`,
-        )
-        const target = await start(kind)
-        await sleep(1000)
-        const rssKbBaseline = rssKb(target.pid)
-        const conn = await connectClients(ctx, target, config.largeClients)
-        await sleep(2000)
-        const idleResult = await idle(ctx, target, conn.connected, config.idleSeconds)
-        const fan = await fanout(ctx, target, conn.connected, config.largeMessages, config.largeRate)
-        const burst = await fanout(
-          ctx,
-          target,
-          conn.connected,
-          config.burstMessages,
-          Number.POSITIVE_INFINITY,
-        )
-        results.large[kind] = {
-          connectSeconds: conn.seconds,
-          connected: conn.connected,
-          rssKbBaseline,
-          rssKbPerClient: (idleResult.rssKbEnd - rssKbBaseline) / Math.max(1, conn.connected),
-          idle: idleResult,
-          fanout: fan,
-          burst,
+      const rounds: Record<TargetKind, LargeRound[]> = { service: [], floor: [] }
+      const idled: Partial<
+        Record<TargetKind, { rssKbBaseline: number; idle: IdleResult; connected: number }>
+      > = {}
+      for (let round = 0; round < config.rounds; round++) {
+        for (const kind of order(round + 1)) {
+          // The idle figures (CPU, RSS per client) once, in the first round.
+          const idling = round === 0
+          out(
+            `[${elapsed()}] ${kind}: ${config.largeClients} SSE clients, round ${round + 1}/${config.rounds}: ${idling ? `idle ${config.idleSeconds} s, ` : ''}fan-out, burst`,
+          )
+          const target = await start(kind)
+          await sleep(1000)
+          const rssKbBaseline = rssKb(target.pid)
+          const conn = await connectClients(ctx, target, config.largeClients)
+          if (idling) {
+            await sleep(2000)
+            const idleResult = await idle(ctx, target, conn.connected, config.idleSeconds)
+            idled[kind] = { rssKbBaseline, idle: idleResult, connected: conn.connected }
+          }
+          const fan = await fanout(ctx, target, conn.connected, config.largeMessages, config.largeRate)
+          const burst = await fanout(
+            ctx,
+            target,
+            conn.connected,
+            config.burstMessages,
+            Number.POSITIVE_INFINITY,
+          )
+          rounds[kind].push({ connectSeconds: conn.seconds, connected: conn.connected, fanout: fan, burst })
+          await pool.closeAll()
+          await stop(target)
         }
-        await pool.closeAll()
-        await stop(target)
+      }
+      results.large = {}
+      for (const kind of KINDS) {
+        const all = rounds[kind]
+        const first = idled[kind]
+        if (first === undefined) continue
+        results.large[kind] = {
+          connectSeconds: median(all.map((r) => r.connectSeconds)),
+          connected: Math.min(...all.map((r) => r.connected)),
+          rssKbBaseline: first.rssKbBaseline,
+          rssKbPerClient: (first.idle.rssKbEnd - first.rssKbBaseline) / Math.max(1, first.connected),
+          idle: first.idle,
+          fanout: combineFanoutRounds(
+            all.map((r) => r.fanout),
+            (f) => f.latencyMs.p99,
+          ),
+          burst: combineFanoutRounds(
+            all.map((r) => r.burst),
+            (b) => -b.deliveriesPerSec,
+          ),
+          rounds: all,
+        }
       }
     }
 
@@ -335,8 +402,9 @@ function tableRows(config: BenchConfig, r: Results): Row[] {
   const lossRow = (label: string, s: FanoutResult, f: FanoutResult): Row => {
     const bad = (x: FanoutResult) => x.lost + x.outOfOrder + x.mismatches + x.unknown
     const how = Number.isFinite(s.rate) ? `@${s.rate}/s` : 'back to back'
+    const rounds = config.rounds > 1 ? `${config.rounds} × ` : ''
     return {
-      figure: `${label}: lost of ${s.expected} (${s.messages} msgs ${how})`,
+      figure: `${label}: lost of ${s.expected} (${rounds}${s.messages} msgs ${how})`,
       service: bad(s),
       floor: bad(f),
       unit: '',

@@ -229,6 +229,42 @@ export async function fanout(
   }
 }
 
+/** The round whose `rank` is the median (the lower middle one for an even count). */
+export function medianRound<T>(rounds: T[], rank: (round: T) => number): T {
+  if (rounds.length === 0) throw new Error('no rounds')
+  const sorted = [...rounds].sort((a, b) => rank(a) - rank(b))
+  return sorted[Math.floor((sorted.length - 1) / 2)] as T
+}
+
+/** Rounds of a fan-out as one result: the median round by `rank`, with every round's counts added up. */
+export function combineFanoutRounds(
+  rounds: FanoutResult[],
+  rank: (round: FanoutResult) => number,
+): FanoutResult {
+  const sum = (
+    field:
+      | 'expected'
+      | 'delivered'
+      | 'lost'
+      | 'unknown'
+      | 'outOfOrder'
+      | 'checked'
+      | 'mismatches'
+      | 'dropped',
+  ) => rounds.reduce((total, round) => total + round[field], 0)
+  return {
+    ...medianRound(rounds, rank),
+    expected: sum('expected'),
+    delivered: sum('delivered'),
+    lost: sum('lost'),
+    unknown: sum('unknown'),
+    outOfOrder: sum('outOfOrder'),
+    checked: sum('checked'),
+    mismatches: sum('mismatches'),
+    dropped: sum('dropped'),
+  }
+}
+
 // ---------------------------------------------------------------- webcontrol
 
 export interface WebcontrolResult {
@@ -287,6 +323,20 @@ export async function webcontrol(
     delivered: stats.updates,
     lost: expected - stats.updates,
     latencyMs: summarize(latencies),
+  }
+}
+
+/** Rounds of the web-control scenario as one result: the median round by p99, counts added up. */
+export function combineWebcontrolRounds(rounds: WebcontrolResult[]): WebcontrolResult {
+  const sum = (field: 'puts' | 'accepted' | 'expected' | 'delivered' | 'lost') =>
+    rounds.reduce((total, round) => total + round[field], 0)
+  return {
+    ...medianRound(rounds, (round) => round.latencyMs.p99),
+    puts: sum('puts'),
+    accepted: sum('accepted'),
+    expected: sum('expected'),
+    delivered: sum('delivered'),
+    lost: sum('lost'),
   }
 }
 
