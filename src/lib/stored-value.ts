@@ -8,12 +8,12 @@ function isWrongType(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('WRONGTYPE')
 }
 
-/** What GET found: a string (maybe empty or missing), or a collection already rendered. */
-type Found = { raw: string | null } | { collection: unknown }
+/** What GET found: a string's bytes (maybe empty or missing), or a collection already rendered. */
+type Found = { raw: Buffer | null } | { collection: unknown }
 
 async function find(redis: Redis | Cluster, fullKey: string, key: string): Promise<Found> {
   try {
-    return { raw: await redis.get(fullKey) }
+    return { raw: await redis.getBuffer(fullKey) }
   } catch (err) {
     if (isWrongType(err)) return { collection: await readCollection(redis, fullKey, key) }
     throw new RedisUnavailableError(err)
@@ -35,7 +35,7 @@ function parse(raw: string, key: string): unknown {
 export async function readStoredValue(redis: Redis | Cluster, prefix: string, key: string): Promise<unknown> {
   const found = await find(redis, prefix + key, key)
   if ('collection' in found) return found.collection
-  return found.raw === null || found.raw === '' ? EMPTY : parse(found.raw, key)
+  return found.raw === null || found.raw.length === 0 ? EMPTY : parse(found.raw.toString(), key)
 }
 
 /**
@@ -58,13 +58,15 @@ export class BodyCache {
     if (cached?.raw.equals(raw)) return cached.body
     const body = Buffer.from(JSON.stringify(parse(raw.toString(), key)))
     this.#entries.delete(fullKey)
-    this.#entries.set(fullKey, { raw, body })
+    // A copy: the reply's bytes may be a slice of a larger socket read, which it would keep alive.
+    this.#entries.set(fullKey, { raw: Buffer.from(raw), body })
     if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as string)
     return body
   }
 }
 
-const EMPTY_BODY = Buffer.from('{}')
+/** The body for a missing or empty value. */
+export const EMPTY_BODY = Buffer.from('{}')
 
 /** The stored value re-serialised as JSON bytes, as `readStoredValue` would give it, via `cache`. */
 export async function readStoredJson(
@@ -74,14 +76,9 @@ export async function readStoredJson(
   cache: BodyCache,
 ): Promise<Buffer> {
   const fullKey = prefix + key
-  let raw: Buffer | null
-  try {
-    raw = await redis.getBuffer(fullKey)
-  } catch (err) {
-    if (isWrongType(err)) return Buffer.from(JSON.stringify(await readCollection(redis, fullKey, key)))
-    throw new RedisUnavailableError(err)
-  }
-  return raw === null || raw.length === 0 ? EMPTY_BODY : cache.body(fullKey, raw, key)
+  const found = await find(redis, fullKey, key)
+  if ('collection' in found) return Buffer.from(JSON.stringify(found.collection))
+  return found.raw === null || found.raw.length === 0 ? EMPTY_BODY : cache.body(fullKey, found.raw, key)
 }
 
 /**

@@ -3,7 +3,7 @@ import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typ
 import type { FastifyReply } from 'fastify'
 import { Cluster } from 'ioredis'
 import type { Config } from '../config.js'
-import { BodyCache, readStoredJson, readStoredJsonMany } from '../lib/stored-value.js'
+import { BodyCache, EMPTY_BODY, readStoredJson, readStoredJsonMany } from '../lib/stored-value.js'
 import { AnyJson, errorResponses } from '../schemas.js'
 
 export interface KeyRoutesOptions {
@@ -27,7 +27,6 @@ function sendJson(reply: FastifyReply, json: Buffer): FastifyReply {
 
 /** The members of the aggregate, in the order the original served them. */
 const ENVIRONMENT = ['AQI', 'Moon', 'Weather']
-const EMPTY = Buffer.from('{}')
 const AQI_HEAD = Buffer.from('{"AQI":')
 const MOON_HEAD = Buffer.from(',"Moon":')
 const WEATHER_HEAD = Buffer.from(',"Weather":')
@@ -59,7 +58,7 @@ const keyRoutes: FastifyPluginAsyncTypebox<KeyRoutesOptions> = async (fastify, {
     { schema: { response: { 200: EnvironmentReply, ...errorResponses } } },
     async (_request, reply) => {
       // (The defaults are for the type checker: three keys always give three bodies.)
-      const [aqi = EMPTY, moon = EMPTY, weather = EMPTY] = await readEnvironment()
+      const [aqi = EMPTY_BODY, moon = EMPTY_BODY, weather = EMPTY_BODY] = await readEnvironment()
       // Each member is already JSON: joined as bytes, not parsed and serialised again.
       return sendJson(reply, Buffer.concat([AQI_HEAD, aqi, MOON_HEAD, moon, WEATHER_HEAD, weather, TAIL]))
     },
