@@ -5,10 +5,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { freePort } from '../bench/free-port.js'
 import { clock, MINUTES_PER_DAY, PUBLISHERS, publishesBetween } from './day.js'
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -24,15 +24,6 @@ const say = (line: string) => process.stdout.write(`${line}\n`)
 function fail(line: string): never {
   process.stderr.write(`demo: ${line}\n`)
   process.exit(1)
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') fail('could not find a free port')
-  return address.port
 }
 
 function fixture(name: string): Buffer {
@@ -64,7 +55,7 @@ async function startRedis(): Promise<{ url: string; child?: ChildProcess }> {
       'redis-server is not installed: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL',
     )
   }
-  const port = await freePort()
+  const port = await freePort().catch(() => fail('could not find a free port'))
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],

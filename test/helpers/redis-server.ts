@@ -1,20 +1,11 @@
 /** A real redis-server on a free loopback port, started and stopped by the test that needs it. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
+import { freePort } from '../../bench/free-port.js'
 import { waitFor } from './wait.js'
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  await once(server, 'close')
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
+export { freePort }
 
 /** What a test may add to a plain loopback redis-server (all optional: the default is unchanged). */
 export interface RedisServerOptions {
