@@ -59,9 +59,8 @@ async function startRedis(): Promise<{ url: string; child?: ChildProcess }> {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
+    // Its own process group, like the service's: Ctrl-C reaches the demo alone, which stops it.
+    { stdio: 'ignore', detached: true },
   )
   return { url: `redis://127.0.0.1:${port}/0`, child }
 }
@@ -85,6 +84,9 @@ async function connect(url: string): Promise<Redis> {
 }
 
 const { url: redisUrl, child: redisChild } = await startRedis()
+process.on('exit', () => {
+  if (redisChild !== undefined && redisChild.exitCode === null) redisChild.kill('SIGKILL')
+})
 const redis = await connect(redisUrl)
 
 // Seed the store with each publisher's record and its first data message.
@@ -103,6 +105,14 @@ const service = spawn(process.execPath, [join(repoRoot, 'dist', 'src', 'server.j
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   },
   stdio: 'inherit',
+  // Its own process group: a terminal's Ctrl-C goes to the whole foreground group, and the
+  // service would get SIGINT from it and then SIGTERM from stop(), a second signal that makes
+  // it exit at once instead of shutting down gracefully. stop() sends the one signal.
+  detached: true,
+})
+// Should the demo die some other way, its children still go with it.
+process.on('exit', () => {
+  if (service.exitCode === null) service.kill('SIGKILL')
 })
 
 let stopping = false

@@ -9,10 +9,12 @@ import { waitFor } from '../helpers/wait.js'
 
 const demoEntry = join(repoRoot, 'dist', 'demo', 'demo.js')
 
-function runDemo(env: Record<string, string>) {
+/** `group`: in a process group of its own, as a shell runs a foreground job, so that a test can Ctrl-C the whole group. */
+function runDemo(env: Record<string, string>, { group = false } = {}) {
   const child = spawn(process.execPath, [demoEntry], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
   })
   let stdout = ''
   let stderr = ''
@@ -59,6 +61,24 @@ t.test(
     // The Redis it started is gone.
     const probe = await RedisServer.probe(redisPort)
     t.equal(probe, false)
+  },
+)
+
+t.test(
+  'Ctrl-C at a terminal (SIGINT to the whole group): the service shuts down gracefully, once',
+  async (t) => {
+    const port = await freePort()
+    const demo = runDemo({ PORT: String(port), DEMO_DAY_SECONDS: '30', LOG_LEVEL: 'info' }, { group: true })
+    t.teardown(() => demo.child.kill('SIGKILL'))
+    await waitFor(() => demo.stdout().includes('Ctrl-C'), 'the demo banner', { timeoutMs: 15000 })
+    const client = await openEvents(`http://127.0.0.1:${port}`)
+    t.teardown(() => client.close())
+    process.kill(-(demo.child.pid as number), 'SIGINT')
+    t.equal(await demo.exited, 0)
+    const output = demo.stdout() + demo.stderr()
+    // One signal reached the service: a second one makes close-with-grace exit at once.
+    t.notMatch(output, /second SIG/)
+    t.equal((output.match(/"msg":"shutting down"/g) ?? []).length, 1)
   },
 )
 
